@@ -1,0 +1,1 @@
+"""twinmesh: a federated, multi-tenant digital-twin graph server."""

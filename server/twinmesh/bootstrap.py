@@ -1,0 +1,50 @@
+"""The composition root: settings in, a wired application out.
+
+Everything is built here from :class:`~twinmesh.config.Settings`; tests pass other adapters in
+instead of monkeypatching.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from twinmesh.config import Settings
+from twinmesh.domain import TenantId, validate_tenant_id
+from twinmesh.services.twins import TwinService
+from twinmesh.store.embedded import EmbeddedStore
+from twinmesh.store.neo4j import Neo4jStore
+from twinmesh.store.port import GraphStore
+
+EMBEDDED_FILE = "twinmesh.sqlite3"
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What the HTTP and GraphQL layers need, built once per process."""
+
+    store: GraphStore
+    twins: TwinService
+    default_tenant: TenantId
+
+
+def build_store(settings: Settings) -> GraphStore:
+    """The configured graph store adapter (not yet opened)."""
+    if settings.store == "neo4j":
+        return Neo4jStore(
+            settings.neo4j_uri,
+            user=settings.neo4j_user,
+            password=settings.neo4j_password.get_secret_value(),
+            database=settings.neo4j_database,
+            retry_budget_s=settings.neo4j_retry_budget_s,
+        )
+    return EmbeddedStore(settings.data_dir / EMBEDDED_FILE)
+
+
+def build_services(settings: Settings, *, store: GraphStore | None = None) -> Services:
+    """Wire the services over ``store`` (default: the one the settings name)."""
+    store = store or build_store(settings)
+    return Services(
+        store=store,
+        twins=TwinService(store),
+        default_tenant=validate_tenant_id(settings.default_tenant),
+    )

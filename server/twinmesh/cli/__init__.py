@@ -1,0 +1,1 @@
+"""The ``twinmesh`` command line (typer); commands only adapt, the logic lives elsewhere."""

@@ -1,0 +1,75 @@
+"""``twinmesh``: serve the GraphQL server and run the operator's tools."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+app = typer.Typer(
+    name="twinmesh",
+    help="Federated, multi-tenant digital-twin graph server.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="TOML settings file (default: $TWINMESH_CONFIG).", exists=True),
+]
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port to listen on.")] = None,
+    store: Annotated[
+        str | None, typer.Option(help="Graph store: embedded or neo4j.", metavar="embedded|neo4j")
+    ] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Directory of the embedded store's database file.")
+    ] = None,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Seed the demo tenant and serve GraphiQL.")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Run the server (GraphQL at /graphql, health at /livez and /readyz)."""
+    import uvicorn
+
+    from twinmesh.bootstrap import build_services
+    from twinmesh.config import load_settings
+    from twinmesh.demo import seed_demo
+    from twinmesh.http.app import create_app
+
+    overrides: dict[str, Any] = {
+        key: value
+        for key, value in {"host": host, "port": port, "store": store, "data_dir": data_dir}.items()
+        if value is not None
+    }
+    if demo:
+        overrides["demo"] = True
+    try:
+        settings = load_settings(config, **overrides)
+    except (ValueError, FileNotFoundError) as exc:
+        typer.secho(f"error: invalid settings: {exc}", err=True, fg="red")
+        raise typer.Exit(2) from exc
+
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
+    services = build_services(settings)
+    application = create_app(services, ide=settings.demo, seed=seed_demo if settings.demo else None)
+    where = f"http://{settings.host}:{settings.port}"
+    typer.echo(f"twinmesh on {where} (store: {settings.store}); GraphQL at {where}/graphql")
+    uvicorn.run(
+        application,
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        log_level=settings.log_level,
+        lifespan="on",
+    )

@@ -1,0 +1,79 @@
+"""Settings: ``TWINMESH_*`` environment variables over an optional TOML file over defaults.
+
+This is the only module that reads the environment. Each setting ``foo_bar`` is the variable
+``TWINMESH_FOO_BAR`` and the TOML key ``foo_bar``; the TOML file is named by ``--config`` or
+``TWINMESH_CONFIG``. Precedence: explicit overrides (CLI flags) > environment > file > defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_FILE_VARIABLE = "TWINMESH_CONFIG"
+
+
+class Settings(BaseSettings):
+    """Everything twinmesh can be configured with."""
+
+    model_config: ClassVar[SettingsConfigDict] = SettingsConfigDict(
+        env_prefix="TWINMESH_", extra="forbid", validate_default=True
+    )
+
+    host: str = Field(default="127.0.0.1", description="Interface to listen on.")
+    port: int = Field(default=8080, ge=0, le=65535, description="TCP port to listen on.")
+    store: Literal["embedded", "neo4j"] = Field(
+        default="embedded", description="Graph store: the embedded SQLite file or Neo4j."
+    )
+    data_dir: Path = Field(
+        default=Path("data"), description="Directory of the embedded store's database file."
+    )
+    demo: bool = Field(default=False, description="Seed and serve the demo tenant.")
+    neo4j_uri: str = Field(default="bolt://127.0.0.1:7687", description="Neo4j Bolt URI.")
+    neo4j_user: str = Field(default="neo4j", description="Neo4j user name.")
+    neo4j_password: SecretStr = Field(default=SecretStr(""), description="Neo4j password.")
+    neo4j_database: str = Field(default="neo4j", description="Neo4j database name.")
+    neo4j_retry_budget_s: float = Field(
+        default=5.0, gt=0, description="How long transient Neo4j failures are retried."
+    )
+    default_tenant: str = Field(
+        default="demo",
+        description="Tenant of every request until token authentication is configured.",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="Server log level."
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from overrides, the environment and the TOML file (argument or variable)."""
+    path = config_file or (Path(v) if (v := os.environ.get(CONFIG_FILE_VARIABLE)) else None)
+    if path is None:
+        return Settings(**overrides)
+    if not path.is_file():
+        raise FileNotFoundError(f"The config file {path} does not exist.")
+
+    class FileSettings(Settings):
+        model_config: ClassVar[SettingsConfigDict] = {**Settings.model_config, "toml_file": path}
+
+    return FileSettings(**overrides)

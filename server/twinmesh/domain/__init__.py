@@ -1,0 +1,29 @@
+"""Domain types shared by every layer: twins, relationships, tenants."""
+
+from twinmesh.domain.twins import (
+    JSONObject,
+    JSONValue,
+    NewRelationship,
+    NewTwin,
+    Relationship,
+    TenantId,
+    Twin,
+    is_remote_ref,
+    new_etag,
+    validate_identifier,
+    validate_tenant_id,
+)
+
+__all__ = [
+    "JSONObject",
+    "JSONValue",
+    "NewRelationship",
+    "NewTwin",
+    "Relationship",
+    "TenantId",
+    "Twin",
+    "is_remote_ref",
+    "new_etag",
+    "validate_identifier",
+    "validate_tenant_id",
+]

@@ -1,0 +1,1 @@
+"""The GraphQL schema: thin resolvers over the services."""

@@ -1,0 +1,21 @@
+"""The per-request GraphQL context: the caller's tenant and the services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from strawberry.types import Info as StrawberryInfo
+
+from twinmesh.bootstrap import Services
+from twinmesh.domain import TenantId
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """Built once per request; resolvers take the tenant only from here."""
+
+    services: Services
+    tenant: TenantId
+
+
+Info = StrawberryInfo[RequestContext, None]

@@ -1,0 +1,62 @@
+"""Give every GraphQL error a stable ``extensions.code``; mask the unexpected ones.
+
+A :class:`~twinmesh.errors.TwinmeshError` keeps its public message and gains its code (plus
+public details). Any other exception raised by a resolver is replaced by a generic message and
+a correlation id; the original is logged with that id so operators can find it.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+
+from graphql.error import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from twinmesh.errors import TwinmeshError
+
+log = logging.getLogger("twinmesh.graphql")
+
+UNEXPECTED_MESSAGE = "Unexpected error. Quote the correlation id when reporting it."
+
+
+def public_error(error: GraphQLError) -> GraphQLError:
+    """The client-safe form of one error."""
+    original = error.original_error
+    if original is None:
+        # Parse and validation errors come from graphql-core and name only the document.
+        return error
+    if isinstance(original, TwinmeshError):
+        extensions = {"code": original.code, **original.details}
+        return GraphQLError(
+            original.message,
+            error.nodes,
+            error.source,
+            error.positions,
+            error.path,
+            extensions=extensions,
+        )
+    correlation_id = uuid.uuid4().hex
+    log.error(
+        "unexpected error in a resolver (correlation id %s)", correlation_id, exc_info=original
+    )
+    return GraphQLError(
+        UNEXPECTED_MESSAGE,
+        error.nodes,
+        error.source,
+        error.positions,
+        error.path,
+        extensions={"code": "INTERNAL", "correlationId": correlation_id},
+    )
+
+
+class ErrorCodes(SchemaExtension):
+    """Rewrites result errors into their public form after each operation."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None)
+        if result is not None and errors:
+            result.errors = [public_error(e) for e in errors]

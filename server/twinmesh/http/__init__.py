@@ -1,0 +1,1 @@
+"""The starlette application: GraphQL, health, and (later) federation and admin routes."""

@@ -1,0 +1,1 @@
+"""Use cases over the store port: validate, authorise, store, audit."""

@@ -1,0 +1,1 @@
+"""The graph store port and its adapters (embedded SQLite, Neo4j)."""

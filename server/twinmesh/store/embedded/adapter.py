@@ -1,0 +1,302 @@
+"""GraphStore on SQLite (stdlib ``sqlite3``): WAL, durable commits, run off the event loop.
+
+One connection lives on one dedicated thread; every call is shipped to that thread, so SQLite
+never blocks the event loop and writes are naturally serialised. Statements are constants in
+:mod:`twinmesh.store.embedded.sql`, and :meth:`EmbeddedStore._run` is the only place that
+executes them: it binds ``:tenant`` and reports each statement to the observer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from twinmesh.domain import (
+    JSONObject,
+    NewRelationship,
+    NewTwin,
+    Relationship,
+    TenantId,
+    Twin,
+    is_remote_ref,
+    new_etag,
+)
+from twinmesh.errors import Conflict, NotFound, StoreUnavailable
+from twinmesh.store.codec import dump_document, dump_time, load_document, load_time, now_utc
+from twinmesh.store.embedded import sql
+from twinmesh.store.embedded.schema import SCHEMA
+from twinmesh.store.port import StatementObserver
+
+T = TypeVar("T")
+Row = tuple[Any, ...]
+Connection = sqlite3.Connection
+
+MEMORY = ":memory:"
+
+
+def _twin(row: Row) -> Twin:
+    return Twin(
+        id=row[0],
+        model=row[1],
+        properties=load_document(row[2]),
+        components=load_document(row[3]),
+        etag=row[4],
+        created_at=load_time(row[5]),
+        updated_at=load_time(row[6]),
+    )
+
+
+def _relationship(row: Row) -> Relationship:
+    return Relationship(
+        source_id=row[0],
+        id=row[1],
+        name=row[2],
+        target=row[3],
+        properties=load_document(row[4]),
+        etag=row[5],
+    )
+
+
+def _check_etag(current: str, if_match: str | None, what: str) -> None:
+    if if_match is not None and if_match != current:
+        raise Conflict(
+            f"The {what} was changed by someone else (etag {current}); read it again and "
+            "retry with the new etag."
+        )
+
+
+class EmbeddedStore:
+    """Twins and relationships in one SQLite file under the data directory, or in memory."""
+
+    def __init__(
+        self, path: Path | str = MEMORY, *, observer: StatementObserver | None = None
+    ) -> None:
+        self._path = str(path)
+        self._observer = observer
+        self._executor: ThreadPoolExecutor | None = None
+        self._conn: Connection | None = None
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    async def _call(self, fn: Callable[[Connection], T]) -> T:
+        if self._executor is None:
+            raise StoreUnavailable("The embedded store is not open.")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._guarded, fn)
+
+    def _guarded(self, fn: Callable[[Connection], T]) -> T:
+        if self._conn is None:
+            raise StoreUnavailable("The embedded store is not open.")
+        try:
+            return fn(self._conn)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(
+                "The embedded store could not complete the request; try again."
+            ) from exc
+
+    def _run(self, conn: Connection, statement: str, tenant: TenantId, **params: Any) -> Any:
+        """Execute one statement; ``:tenant`` is always bound from the verified tenant."""
+        bound = {**params, "tenant": tenant}
+        if self._observer is not None:
+            self._observer(statement, bound)
+        return conn.execute(statement, bound)
+
+    async def _transaction(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in one immediate transaction: all of it commits, or none of it."""
+
+        def atomically(conn: Connection) -> T:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return result
+
+        return await self._call(atomically)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        def connect() -> Connection:
+            if self._path != MEMORY:
+                Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")  # an acknowledged write survives a crash
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=5000")
+            conn.executescript(SCHEMA)
+            return conn
+
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="twinmesh-sqlite")
+        loop = asyncio.get_running_loop()
+        try:
+            self._conn = await loop.run_in_executor(self._executor, connect)
+        except (sqlite3.Error, OSError) as exc:
+            await self.close()
+            raise StoreUnavailable(
+                "The embedded store could not be opened; check that the data directory is writable."
+            ) from exc
+
+    async def close(self) -> None:
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await asyncio.get_running_loop().run_in_executor(executor, conn.close)
+        executor.shutdown(wait=True)
+
+    async def ping(self) -> None:
+        await self._call(lambda conn: conn.execute("SELECT 1").fetchone())
+
+    # -- twins -----------------------------------------------------------------------------
+
+    def _fetch_twin(self, conn: Connection, tenant: TenantId, twin_id: str) -> Row | None:
+        row: Row | None = self._run(conn, sql.GET_TWIN, tenant, id=twin_id).fetchone()
+        return row
+
+    def _existing_twin(
+        self, conn: Connection, tenant: TenantId, twin_id: str, if_match: str | None
+    ) -> Row:
+        current = self._fetch_twin(conn, tenant, twin_id)
+        if current is None:
+            raise NotFound(f"No twin with id {twin_id!r} exists.")
+        _check_etag(current[4], if_match, "twin")
+        return current
+
+    async def create_twin(self, tenant: TenantId, twin: NewTwin) -> Twin:
+        moment = dump_time(now_utc())
+        values = {
+            "id": twin.id,
+            "model": twin.model,
+            "properties": dump_document(twin.properties),
+            "components": dump_document(twin.components),
+            "etag": new_etag(),
+            "created_at": moment,
+            "updated_at": moment,
+        }
+
+        def insert(conn: Connection) -> Twin:
+            if self._fetch_twin(conn, tenant, twin.id) is not None:
+                raise Conflict(f"A twin with id {twin.id!r} already exists.")
+            self._run(conn, sql.INSERT_TWIN, tenant, **values)
+            return _twin(tuple(values.values()))
+
+        return await self._transaction(insert)
+
+    async def get_twin(self, tenant: TenantId, twin_id: str) -> Twin | None:
+        row = await self._call(lambda conn: self._fetch_twin(conn, tenant, twin_id))
+        return None if row is None else _twin(row)
+
+    async def replace_twin(
+        self,
+        tenant: TenantId,
+        twin_id: str,
+        *,
+        properties: JSONObject,
+        components: JSONObject,
+        if_match: str | None = None,
+    ) -> Twin:
+        values = {
+            "properties": dump_document(properties),
+            "components": dump_document(components),
+            "etag": new_etag(),
+            "updated_at": dump_time(now_utc()),
+        }
+
+        def update(conn: Connection) -> Twin:
+            current = self._existing_twin(conn, tenant, twin_id, if_match)
+            self._run(conn, sql.UPDATE_TWIN, tenant, id=twin_id, **values)
+            return _twin(
+                (
+                    current[0],
+                    current[1],
+                    values["properties"],
+                    values["components"],
+                    values["etag"],
+                    current[5],
+                    values["updated_at"],
+                )
+            )
+
+        return await self._transaction(update)
+
+    async def delete_twin(
+        self, tenant: TenantId, twin_id: str, *, if_match: str | None = None
+    ) -> None:
+        def delete(conn: Connection) -> None:
+            self._existing_twin(conn, tenant, twin_id, if_match)
+            self._run(conn, sql.DELETE_INCOMING, tenant, id=twin_id)
+            self._run(conn, sql.DELETE_TWIN, tenant, id=twin_id)
+
+        await self._transaction(delete)
+
+    # -- relationships ---------------------------------------------------------------------
+
+    def _fetch_relationship(
+        self, conn: Connection, tenant: TenantId, source_id: str, rel_id: str
+    ) -> Row | None:
+        cursor = self._run(conn, sql.GET_RELATIONSHIP, tenant, source_id=source_id, id=rel_id)
+        row: Row | None = cursor.fetchone()
+        return row
+
+    async def create_relationship(self, tenant: TenantId, rel: NewRelationship) -> Relationship:
+        values = {
+            "source_id": rel.source_id,
+            "id": rel.id,
+            "name": rel.name,
+            "target": rel.target,
+            "properties": dump_document(rel.properties),
+            "etag": new_etag(),
+        }
+
+        def insert(conn: Connection) -> Relationship:
+            if self._fetch_twin(conn, tenant, rel.source_id) is None:
+                raise NotFound(f"No source twin with id {rel.source_id!r} exists.")
+            if not is_remote_ref(rel.target) and self._fetch_twin(conn, tenant, rel.target) is None:
+                raise NotFound(f"No target twin with id {rel.target!r} exists.")
+            if self._fetch_relationship(conn, tenant, rel.source_id, rel.id) is not None:
+                raise Conflict(
+                    f"Twin {rel.source_id!r} already has a relationship with id {rel.id!r}."
+                )
+            self._run(conn, sql.INSERT_RELATIONSHIP, tenant, **values)
+            return _relationship(tuple(values.values()))
+
+        return await self._transaction(insert)
+
+    async def _list(
+        self, statement: str, tenant: TenantId, twin_id: str, name: str | None
+    ) -> list[Relationship]:
+        rows = await self._call(
+            lambda conn: self._run(conn, statement, tenant, id=twin_id, name=name).fetchall()
+        )
+        return [_relationship(r) for r in rows]
+
+    async def list_relationships(
+        self, tenant: TenantId, source_id: str, *, name: str | None = None
+    ) -> list[Relationship]:
+        return await self._list(sql.LIST_OUTGOING, tenant, source_id, name)
+
+    async def list_incoming_relationships(
+        self, tenant: TenantId, target_id: str, *, name: str | None = None
+    ) -> list[Relationship]:
+        return await self._list(sql.LIST_INCOMING, tenant, target_id, name)
+
+    async def delete_relationship(
+        self, tenant: TenantId, source_id: str, rel_id: str, *, if_match: str | None = None
+    ) -> None:
+        def delete(conn: Connection) -> None:
+            current = self._fetch_relationship(conn, tenant, source_id, rel_id)
+            if current is None:
+                raise NotFound(f"Twin {source_id!r} has no relationship with id {rel_id!r}.")
+            _check_etag(current[5], if_match, "relationship")
+            self._run(conn, sql.DELETE_RELATIONSHIP, tenant, source_id=source_id, id=rel_id)
+
+        await self._transaction(delete)

@@ -1,0 +1,31 @@
+"""SQLite schema of the embedded store; applied idempotently on open."""
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS twins (
+    tenant      TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    model       TEXT NOT NULL,
+    properties  TEXT NOT NULL,
+    components  TEXT NOT NULL,
+    etag        TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    PRIMARY KEY (tenant, id)
+) WITHOUT ROWID;
+
+CREATE INDEX IF NOT EXISTS twins_by_model ON twins (tenant, model, id);
+
+CREATE TABLE IF NOT EXISTS relationships (
+    tenant      TEXT NOT NULL,
+    source_id   TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    target      TEXT NOT NULL,
+    properties  TEXT NOT NULL,
+    etag        TEXT NOT NULL,
+    PRIMARY KEY (tenant, source_id, id),
+    FOREIGN KEY (tenant, source_id) REFERENCES twins (tenant, id) ON DELETE CASCADE
+) WITHOUT ROWID;
+
+CREATE INDEX IF NOT EXISTS relationships_by_target ON relationships (tenant, target, source_id, id);
+"""

@@ -1,0 +1,43 @@
+"""Every SQL statement the embedded adapter sends, as constants.
+
+Request data never appears in this text: it travels only as ``:named`` parameters. Each
+statement on tenant data matches ``:tenant``, which the adapter binds in one place.
+"""
+
+GET_TWIN = (
+    "SELECT id, model, properties, components, etag, created_at, updated_at "
+    "FROM twins WHERE tenant = :tenant AND id = :id"
+)
+INSERT_TWIN = (
+    "INSERT INTO twins (tenant, id, model, properties, components, etag, created_at, updated_at) "
+    "VALUES (:tenant, :id, :model, :properties, :components, :etag, :created_at, :updated_at)"
+)
+UPDATE_TWIN = (
+    "UPDATE twins SET properties = :properties, components = :components, etag = :etag, "
+    "updated_at = :updated_at WHERE tenant = :tenant AND id = :id"
+)
+# Outgoing relationships follow by ON DELETE CASCADE; incoming ones are deleted first.
+DELETE_INCOMING = "DELETE FROM relationships WHERE tenant = :tenant AND target = :id"
+DELETE_TWIN = "DELETE FROM twins WHERE tenant = :tenant AND id = :id"
+
+GET_RELATIONSHIP = (
+    "SELECT source_id, id, name, target, properties, etag FROM relationships "
+    "WHERE tenant = :tenant AND source_id = :source_id AND id = :id"
+)
+INSERT_RELATIONSHIP = (
+    "INSERT INTO relationships (tenant, source_id, id, name, target, properties, etag) "
+    "VALUES (:tenant, :source_id, :id, :name, :target, :properties, :etag)"
+)
+LIST_OUTGOING = (
+    "SELECT source_id, id, name, target, properties, etag FROM relationships "
+    "WHERE tenant = :tenant AND source_id = :id AND (:name IS NULL OR name = :name) "
+    "ORDER BY id"
+)
+LIST_INCOMING = (
+    "SELECT source_id, id, name, target, properties, etag FROM relationships "
+    "WHERE tenant = :tenant AND target = :id AND (:name IS NULL OR name = :name) "
+    "ORDER BY source_id, id"
+)
+DELETE_RELATIONSHIP = (
+    "DELETE FROM relationships WHERE tenant = :tenant AND source_id = :source_id AND id = :id"
+)

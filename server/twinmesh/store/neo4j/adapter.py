@@ -1,0 +1,294 @@
+"""GraphStore on Neo4j 5 through the official async driver.
+
+Statements live in :mod:`twinmesh.store.neo4j.cypher` as constants; request data travels only
+as parameters. :meth:`Neo4jStore._run` is the one place that sends a tenant statement: it binds
+``$tenant`` from the verified tenant and reports every statement to the observer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction
+from neo4j.exceptions import ConstraintError, DriverError, Neo4jError
+
+from twinmesh.domain import (
+    JSONObject,
+    NewRelationship,
+    NewTwin,
+    Relationship,
+    TenantId,
+    Twin,
+    is_remote_ref,
+    new_etag,
+)
+from twinmesh.errors import Conflict, NotFound, StoreUnavailable, TwinmeshError
+from twinmesh.store.codec import dump_document, dump_time, load_document, load_time, now_utc
+from twinmesh.store.neo4j import cypher
+from twinmesh.store.port import StatementObserver
+
+T = TypeVar("T")
+Record = dict[str, Any]
+
+
+def _twin(data: Record) -> Twin:
+    return Twin(
+        id=data["id"],
+        model=data["model"],
+        properties=load_document(data["properties"]),
+        components=load_document(data["components"]),
+        etag=data["etag"],
+        created_at=load_time(data["created_at"]),
+        updated_at=load_time(data["updated_at"]),
+    )
+
+
+def _relationship(data: Record) -> Relationship:
+    return Relationship(
+        source_id=data["source_id"],
+        id=data["id"],
+        name=data["name"],
+        target=data["target"],
+        properties=load_document(data["properties"]),
+        etag=data["etag"],
+    )
+
+
+def _check_etag(current: str, if_match: str | None, what: str) -> None:
+    if if_match is not None and if_match != current:
+        raise Conflict(
+            f"The {what} was changed by someone else (etag {current}); read it again and "
+            "retry with the new etag."
+        )
+
+
+class Neo4jStore:
+    """Twins as ``:Twin`` nodes, relationships as ``:REL`` edges, all keyed by tenant."""
+
+    def __init__(
+        self,
+        uri: str,
+        *,
+        user: str = "neo4j",
+        password: str = "",
+        database: str = "neo4j",
+        connect_timeout_s: float = 3.0,
+        retry_budget_s: float = 5.0,
+        observer: StatementObserver | None = None,
+    ) -> None:
+        self._uri = uri
+        self._auth = (user, password)
+        self._database = database
+        self._observer = observer
+        self._connect_timeout_s = connect_timeout_s
+        self._retry_budget_s = retry_budget_s
+        self._driver: AsyncDriver | None = None
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    @property
+    def driver(self) -> AsyncDriver:
+        if self._driver is None:
+            raise StoreUnavailable("The Neo4j store is not open.")
+        return self._driver
+
+    async def _run(
+        self, tx: AsyncManagedTransaction, query: str, tenant: TenantId, **params: Any
+    ) -> list[Record]:
+        """Send one tenant statement; ``$tenant`` is always bound from the verified tenant."""
+        bound = {**params, "tenant": tenant}
+        if self._observer is not None:
+            self._observer(query, bound)
+        result = await tx.run(query, bound)
+        return [record.data() async for record in result]
+
+    @asynccontextmanager
+    async def _translated_errors(self) -> AsyncIterator[None]:
+        try:
+            yield
+        except TwinmeshError:
+            raise
+        except ConstraintError as exc:
+            raise Conflict("That id is already taken; choose another.") from exc
+        except (DriverError, Neo4jError, OSError) as exc:
+            raise StoreUnavailable(
+                "The Neo4j store could not complete the request; try again."
+            ) from exc
+
+    async def _write(self, work: Callable[[AsyncManagedTransaction], Awaitable[T]]) -> T:
+        async with self._translated_errors(), self.driver.session(database=self._database) as s:
+            return await s.execute_write(work)
+
+    async def _read(self, work: Callable[[AsyncManagedTransaction], Awaitable[T]]) -> T:
+        async with self._translated_errors(), self.driver.session(database=self._database) as s:
+            return await s.execute_read(work)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        self._driver = AsyncGraphDatabase.driver(
+            self._uri,
+            auth=self._auth,
+            notifications_min_severity="OFF",
+            connection_timeout=self._connect_timeout_s,
+            connection_acquisition_timeout=self._connect_timeout_s,
+            # Transient failures are retried within this budget, then reported as unavailable.
+            max_transaction_retry_time=self._retry_budget_s,
+        )
+        async with self._translated_errors():
+            await self._driver.verify_connectivity()
+            for statement in cypher.SCHEMA:
+                if self._observer is not None:
+                    self._observer(statement, {})
+                await self._driver.execute_query(statement, database_=self._database)
+
+    async def close(self) -> None:
+        if self._driver is not None:
+            await self._driver.close()
+            self._driver = None
+
+    async def ping(self) -> None:
+        # An auto-commit query: one attempt, no retries, so readiness answers quickly.
+        async with self._translated_errors(), self.driver.session(database=self._database) as s:
+            result = await s.run(cypher.PING)
+            await result.consume()
+
+    # -- twins -----------------------------------------------------------------------------
+
+    async def create_twin(self, tenant: TenantId, twin: NewTwin) -> Twin:
+        async def work(tx: AsyncManagedTransaction) -> Twin:
+            if await self._run(tx, cypher.GET_TWIN, tenant, id=twin.id):
+                raise Conflict(f"A twin with id {twin.id!r} already exists.")
+            rows = await self._run(
+                tx,
+                cypher.CREATE_TWIN,
+                tenant,
+                id=twin.id,
+                model=twin.model,
+                properties=dump_document(twin.properties),
+                components=dump_document(twin.components),
+                etag=new_etag(),
+                now=dump_time(now_utc()),
+            )
+            return _twin(rows[0]["twin"])
+
+        return await self._write(work)
+
+    async def get_twin(self, tenant: TenantId, twin_id: str) -> Twin | None:
+        async def work(tx: AsyncManagedTransaction) -> Twin | None:
+            rows = await self._run(tx, cypher.GET_TWIN, tenant, id=twin_id)
+            return _twin(rows[0]["twin"]) if rows else None
+
+        return await self._read(work)
+
+    async def _locked_twin(
+        self, tx: AsyncManagedTransaction, tenant: TenantId, twin_id: str, if_match: str | None
+    ) -> Record:
+        rows = await self._run(tx, cypher.LOCK_TWIN, tenant, id=twin_id)
+        if not rows:
+            raise NotFound(f"No twin with id {twin_id!r} exists.")
+        current: Record = rows[0]["twin"]
+        _check_etag(current["etag"], if_match, "twin")
+        return current
+
+    async def replace_twin(
+        self,
+        tenant: TenantId,
+        twin_id: str,
+        *,
+        properties: JSONObject,
+        components: JSONObject,
+        if_match: str | None = None,
+    ) -> Twin:
+        async def work(tx: AsyncManagedTransaction) -> Twin:
+            await self._locked_twin(tx, tenant, twin_id, if_match)
+            rows = await self._run(
+                tx,
+                cypher.REPLACE_TWIN,
+                tenant,
+                id=twin_id,
+                properties=dump_document(properties),
+                components=dump_document(components),
+                etag=new_etag(),
+                now=dump_time(now_utc()),
+            )
+            return _twin(rows[0]["twin"])
+
+        return await self._write(work)
+
+    async def delete_twin(
+        self, tenant: TenantId, twin_id: str, *, if_match: str | None = None
+    ) -> None:
+        async def work(tx: AsyncManagedTransaction) -> None:
+            await self._locked_twin(tx, tenant, twin_id, if_match)
+            await self._run(tx, cypher.DELETE_TWIN, tenant, id=twin_id)
+
+        await self._write(work)
+
+    # -- relationships ---------------------------------------------------------------------
+
+    async def create_relationship(self, tenant: TenantId, rel: NewRelationship) -> Relationship:
+        async def work(tx: AsyncManagedTransaction) -> Relationship:
+            # Locking the source serialises concurrent creates of the same relationship id.
+            if not await self._run(tx, cypher.LOCK_TWIN, tenant, id=rel.source_id):
+                raise NotFound(f"No source twin with id {rel.source_id!r} exists.")
+            remote = is_remote_ref(rel.target)
+            if not remote and not await self._run(tx, cypher.GET_TWIN, tenant, id=rel.target):
+                raise NotFound(f"No target twin with id {rel.target!r} exists.")
+            existing = await self._run(
+                tx, cypher.GET_RELATIONSHIP, tenant, source_id=rel.source_id, id=rel.id
+            )
+            if existing:
+                raise Conflict(
+                    f"Twin {rel.source_id!r} already has a relationship with id {rel.id!r}."
+                )
+            rows = await self._run(
+                tx,
+                cypher.CREATE_REMOTE_RELATIONSHIP if remote else cypher.CREATE_LOCAL_RELATIONSHIP,
+                tenant,
+                source_id=rel.source_id,
+                id=rel.id,
+                name=rel.name,
+                target=rel.target,
+                properties=dump_document(rel.properties),
+                etag=new_etag(),
+            )
+            return _relationship(rows[0]["rel"])
+
+        return await self._write(work)
+
+    async def _list(
+        self, query: str, tenant: TenantId, twin_id: str, name: str | None
+    ) -> list[Relationship]:
+        async def work(tx: AsyncManagedTransaction) -> list[Relationship]:
+            rows = await self._run(tx, query, tenant, id=twin_id, name=name)
+            return [_relationship(row["rel"]) for row in rows]
+
+        return await self._read(work)
+
+    async def list_relationships(
+        self, tenant: TenantId, source_id: str, *, name: str | None = None
+    ) -> list[Relationship]:
+        return await self._list(cypher.LIST_OUTGOING, tenant, source_id, name)
+
+    async def list_incoming_relationships(
+        self, tenant: TenantId, target_id: str, *, name: str | None = None
+    ) -> list[Relationship]:
+        return await self._list(cypher.LIST_INCOMING, tenant, target_id, name)
+
+    async def delete_relationship(
+        self, tenant: TenantId, source_id: str, rel_id: str, *, if_match: str | None = None
+    ) -> None:
+        async def work(tx: AsyncManagedTransaction) -> None:
+            await self._run(tx, cypher.LOCK_TWIN, tenant, id=source_id)
+            rows = await self._run(
+                tx, cypher.GET_RELATIONSHIP, tenant, source_id=source_id, id=rel_id
+            )
+            if not rows:
+                raise NotFound(f"Twin {source_id!r} has no relationship with id {rel_id!r}.")
+            _check_etag(rows[0]["rel"]["etag"], if_match, "relationship")
+            await self._run(tx, cypher.DELETE_RELATIONSHIP, tenant, source_id=source_id, id=rel_id)
+
+        await self._write(work)

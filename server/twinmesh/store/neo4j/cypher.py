@@ -1,0 +1,83 @@
+"""Every Cypher statement the Neo4j adapter sends, as constants.
+
+Request data never appears in this text: it travels only as ``$parameters``. Each statement
+that touches tenant data matches on ``$tenant``, which the adapter binds in one place.
+"""
+
+SCHEMA = (
+    "CREATE CONSTRAINT twin_identity IF NOT EXISTS FOR (t:Twin) REQUIRE (t.tenant, t.id) IS UNIQUE",
+    "CREATE INDEX twin_model IF NOT EXISTS FOR (t:Twin) ON (t.tenant, t.model)",
+    "CREATE CONSTRAINT remote_twin_identity IF NOT EXISTS "
+    "FOR (r:RemoteTwin) REQUIRE (r.tenant, r.ref) IS UNIQUE",
+)
+
+TWIN_FIELDS = "t { .id, .model, .properties, .components, .etag, .created_at, .updated_at } AS twin"
+REL_FIELDS = "r { .source_id, .id, .name, .target, .properties, .etag } AS rel"
+
+GET_TWIN = f"MATCH (t:Twin {{tenant: $tenant, id: $id}}) RETURN {TWIN_FIELDS}"
+
+# Taking the write lock first makes the etag read that follows see the last committed value.
+LOCK_TWIN = (
+    "MATCH (t:Twin {tenant: $tenant, id: $id}) SET t._lock = true REMOVE t._lock "
+    f"RETURN {TWIN_FIELDS}"
+)
+
+CREATE_TWIN = (
+    "CREATE (t:Twin {tenant: $tenant, id: $id, model: $model, properties: $properties, "
+    "components: $components, etag: $etag, created_at: $now, updated_at: $now}) "
+    f"RETURN {TWIN_FIELDS}"
+)
+
+REPLACE_TWIN = (
+    "MATCH (t:Twin {tenant: $tenant, id: $id}) "
+    "SET t.properties = $properties, t.components = $components, t.etag = $etag, "
+    f"t.updated_at = $now RETURN {TWIN_FIELDS}"
+)
+
+DELETE_TWIN = (
+    "MATCH (t:Twin {tenant: $tenant, id: $id}) "
+    "OPTIONAL MATCH (t)-[:REL]->(remote:RemoteTwin) "
+    "DETACH DELETE t "
+    "WITH DISTINCT remote WHERE remote IS NOT NULL AND NOT (remote)<-[:REL]-() "
+    "DELETE remote"
+)
+
+GET_RELATIONSHIP = (
+    f"MATCH (:Twin {{tenant: $tenant, id: $source_id}})-[r:REL {{id: $id}}]->() RETURN {REL_FIELDS}"
+)
+
+CREATE_LOCAL_RELATIONSHIP = (
+    "MATCH (s:Twin {tenant: $tenant, id: $source_id}), (t:Twin {tenant: $tenant, id: $target}) "
+    "CREATE (s)-[r:REL {tenant: $tenant, source_id: $source_id, id: $id, name: $name, "
+    "target: $target, properties: $properties, etag: $etag}]->(t) "
+    f"RETURN {REL_FIELDS}"
+)
+
+CREATE_REMOTE_RELATIONSHIP = (
+    "MATCH (s:Twin {tenant: $tenant, id: $source_id}) "
+    "MERGE (t:RemoteTwin {tenant: $tenant, ref: $target}) "
+    "CREATE (s)-[r:REL {tenant: $tenant, source_id: $source_id, id: $id, name: $name, "
+    "target: $target, properties: $properties, etag: $etag}]->(t) "
+    f"RETURN {REL_FIELDS}"
+)
+
+LIST_OUTGOING = (
+    "MATCH (:Twin {tenant: $tenant, id: $id})-[r:REL]->() "
+    "WHERE $name IS NULL OR r.name = $name "
+    f"RETURN {REL_FIELDS} ORDER BY r.id"
+)
+
+LIST_INCOMING = (
+    "MATCH (:Twin {tenant: $tenant, id: $id})<-[r:REL]-(:Twin {tenant: $tenant}) "
+    "WHERE $name IS NULL OR r.name = $name "
+    f"RETURN {REL_FIELDS} ORDER BY r.source_id, r.id"
+)
+
+DELETE_RELATIONSHIP = (
+    "MATCH (:Twin {tenant: $tenant, id: $source_id})-[r:REL {id: $id}]->(t) "
+    "DELETE r "
+    "WITH t WHERE t:RemoteTwin AND NOT (t)<-[:REL]-() "
+    "DELETE t"
+)
+
+PING = "RETURN 1 AS ok"
