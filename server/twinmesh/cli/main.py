@@ -15,6 +15,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+@app.callback()
+def main() -> None:
+    """Federated, multi-tenant digital-twin graph server."""
+
+
 ConfigOption = Annotated[
     Path | None,
     typer.Option("--config", help="TOML settings file (default: $TWINMESH_CONFIG).", exists=True),
