@@ -7,7 +7,7 @@ from datetime import UTC
 
 import pytest
 
-from twinmesh.domain import NewRelationship, NewTwin, TenantId
+from twinmesh.domain import NewModel, NewRelationship, NewTwin, TenantId
 from twinmesh.errors import Conflict, NotFound
 from twinmesh.store.port import GraphStore
 from twinmesh.store.recording import StatementRecorder
@@ -365,6 +365,14 @@ async def exercise_every_operation(store: GraphStore, tenant: TenantId, value: s
     await store.delete_relationship(tenant, value, value)
     await store.delete_twin(tenant, value)
     assert await store.get_twin(tenant, "plain") is not None
+
+    await store.add_models(tenant, [NewModel(id=value, document={value: value})])
+    model = await store.get_model(tenant, value)
+    assert model is not None
+    assert model.document == {value: value}
+    await store.decommission_model(tenant, value)
+    await store.delete_model(tenant, value)
+    assert await store.list_models(tenant) == []
 
 
 @pytest.mark.parametrize("evil", INJECTION_CORPUS)

@@ -1,5 +1,6 @@
 """Domain types shared by every layer: twins, relationships, tenants."""
 
+from twinmesh.domain.models import NewModel, StoredModel
 from twinmesh.domain.twins import (
     JSONObject,
     JSONValue,
@@ -17,9 +18,11 @@ from twinmesh.domain.twins import (
 __all__ = [
     "JSONObject",
     "JSONValue",
+    "NewModel",
     "NewRelationship",
     "NewTwin",
     "Relationship",
+    "StoredModel",
     "TenantId",
     "Twin",
     "is_remote_ref",

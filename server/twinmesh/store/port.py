@@ -8,14 +8,16 @@ on a stale etag and change nothing. Adapters translate their driver's failures i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeAlias
 
 from twinmesh.domain import (
     JSONObject,
+    NewModel,
     NewRelationship,
     NewTwin,
     Relationship,
+    StoredModel,
     TenantId,
     Twin,
 )
@@ -76,3 +78,18 @@ class GraphStore(Protocol):
         self, tenant: TenantId, source_id: str, rel_id: str, *, if_match: str | None = None
     ) -> None:
         """Delete one relationship of a source twin."""
+
+    async def add_models(self, tenant: TenantId, models: Sequence[NewModel]) -> list[StoredModel]:
+        """Store a batch of models atomically; ``Conflict`` (naming the ids) if any exists."""
+
+    async def list_models(self, tenant: TenantId) -> list[StoredModel]:
+        """Every model of the tenant, ordered by id."""
+
+    async def get_model(self, tenant: TenantId, model_id: str) -> StoredModel | None:
+        """One model, or ``None``."""
+
+    async def decommission_model(self, tenant: TenantId, model_id: str) -> StoredModel:
+        """Mark a model decommissioned (idempotent); ``NotFound`` if absent."""
+
+    async def delete_model(self, tenant: TenantId, model_id: str) -> None:
+        """Delete a model; ``ModelInUse`` while a twin of the tenant uses it."""

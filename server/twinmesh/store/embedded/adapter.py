@@ -10,22 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
 from twinmesh.domain import (
     JSONObject,
+    NewModel,
     NewRelationship,
     NewTwin,
     Relationship,
+    StoredModel,
     TenantId,
     Twin,
     is_remote_ref,
     new_etag,
 )
-from twinmesh.errors import Conflict, NotFound, StoreUnavailable
+from twinmesh.errors import Conflict, ModelInUse, NotFound, StoreUnavailable
 from twinmesh.store.codec import dump_document, dump_time, load_document, load_time, now_utc
 from twinmesh.store.embedded import sql
 from twinmesh.store.embedded.schema import SCHEMA
@@ -58,6 +60,15 @@ def _relationship(row: Row) -> Relationship:
         target=row[3],
         properties=load_document(row[4]),
         etag=row[5],
+    )
+
+
+def _model(row: Row) -> StoredModel:
+    return StoredModel(
+        id=row[0],
+        document=load_document(row[1]),
+        uploaded_at=load_time(row[2]),
+        decommissioned=bool(row[3]),
     )
 
 
@@ -298,5 +309,66 @@ class EmbeddedStore:
                 raise NotFound(f"Twin {source_id!r} has no relationship with id {rel_id!r}.")
             _check_etag(current[5], if_match, "relationship")
             self._run(conn, sql.DELETE_RELATIONSHIP, tenant, source_id=source_id, id=rel_id)
+
+        await self._transaction(delete)
+
+    # -- models ----------------------------------------------------------------------------
+
+    def _fetch_model(self, conn: Connection, tenant: TenantId, model_id: str) -> Row | None:
+        row: Row | None = self._run(conn, sql.GET_MODEL, tenant, id=model_id).fetchone()
+        return row
+
+    async def add_models(self, tenant: TenantId, models: Sequence[NewModel]) -> list[StoredModel]:
+        moment = dump_time(now_utc())
+        rows = [(m.id, dump_document(m.document), moment, 0) for m in models]
+
+        def insert(conn: Connection) -> list[StoredModel]:
+            taken = [m.id for m in models if self._fetch_model(conn, tenant, m.id) is not None]
+            if taken:
+                raise Conflict(
+                    "These models are already uploaded; models are immutable, so give a new "
+                    "version a new DTMI.",
+                    details={"models": taken},
+                )
+            for model_id, document, uploaded_at, _ in rows:
+                self._run(
+                    conn,
+                    sql.INSERT_MODEL,
+                    tenant,
+                    id=model_id,
+                    document=document,
+                    uploaded_at=uploaded_at,
+                )
+            return [_model(row) for row in rows]
+
+        return await self._transaction(insert)
+
+    async def list_models(self, tenant: TenantId) -> list[StoredModel]:
+        rows = await self._call(lambda conn: self._run(conn, sql.LIST_MODELS, tenant).fetchall())
+        return [_model(row) for row in rows]
+
+    async def get_model(self, tenant: TenantId, model_id: str) -> StoredModel | None:
+        row = await self._call(lambda conn: self._fetch_model(conn, tenant, model_id))
+        return None if row is None else _model(row)
+
+    async def decommission_model(self, tenant: TenantId, model_id: str) -> StoredModel:
+        def decommission(conn: Connection) -> StoredModel:
+            current = self._fetch_model(conn, tenant, model_id)
+            if current is None:
+                raise NotFound(f"No model {model_id!r} is uploaded.")
+            self._run(conn, sql.DECOMMISSION_MODEL, tenant, id=model_id)
+            return _model((*current[:3], 1))
+
+        return await self._transaction(decommission)
+
+    async def delete_model(self, tenant: TenantId, model_id: str) -> None:
+        def delete(conn: Connection) -> None:
+            if self._fetch_model(conn, tenant, model_id) is None:
+                raise NotFound(f"No model {model_id!r} is uploaded.")
+            if self._run(conn, sql.MODEL_IN_USE, tenant, id=model_id).fetchone() is not None:
+                raise ModelInUse(
+                    f"Twins of {model_id!r} exist; delete them (or decommission the model) first."
+                )
+            self._run(conn, sql.DELETE_MODEL, tenant, id=model_id)
 
         await self._transaction(delete)

@@ -27,5 +27,14 @@ CREATE TABLE IF NOT EXISTS relationships (
     FOREIGN KEY (tenant, source_id) REFERENCES twins (tenant, id) ON DELETE CASCADE
 ) WITHOUT ROWID;
 
+CREATE TABLE IF NOT EXISTS models (
+    tenant          TEXT NOT NULL,
+    id              TEXT NOT NULL,
+    document        TEXT NOT NULL,
+    uploaded_at     TEXT NOT NULL,
+    decommissioned  INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant, id)
+) WITHOUT ROWID;
+
 CREATE INDEX IF NOT EXISTS relationships_by_target ON relationships (tenant, target, source_id, id);
 """

@@ -41,3 +41,19 @@ LIST_INCOMING = (
 DELETE_RELATIONSHIP = (
     "DELETE FROM relationships WHERE tenant = :tenant AND source_id = :source_id AND id = :id"
 )
+
+GET_MODEL = (
+    "SELECT id, document, uploaded_at, decommissioned FROM models "
+    "WHERE tenant = :tenant AND id = :id"
+)
+LIST_MODELS = (
+    "SELECT id, document, uploaded_at, decommissioned FROM models "
+    "WHERE tenant = :tenant ORDER BY id"
+)
+INSERT_MODEL = (
+    "INSERT INTO models (tenant, id, document, uploaded_at, decommissioned) "
+    "VALUES (:tenant, :id, :document, :uploaded_at, 0)"
+)
+DECOMMISSION_MODEL = "UPDATE models SET decommissioned = 1 WHERE tenant = :tenant AND id = :id"
+MODEL_IN_USE = "SELECT 1 FROM twins WHERE tenant = :tenant AND model = :id LIMIT 1"
+DELETE_MODEL = "DELETE FROM models WHERE tenant = :tenant AND id = :id"

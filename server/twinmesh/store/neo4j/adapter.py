@@ -7,7 +7,7 @@ as parameters. :meth:`Neo4jStore._run` is the one place that sends a tenant stat
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -16,15 +16,17 @@ from neo4j.exceptions import ConstraintError, DriverError, Neo4jError
 
 from twinmesh.domain import (
     JSONObject,
+    NewModel,
     NewRelationship,
     NewTwin,
     Relationship,
+    StoredModel,
     TenantId,
     Twin,
     is_remote_ref,
     new_etag,
 )
-from twinmesh.errors import Conflict, NotFound, StoreUnavailable, TwinmeshError
+from twinmesh.errors import Conflict, ModelInUse, NotFound, StoreUnavailable, TwinmeshError
 from twinmesh.store.codec import dump_document, dump_time, load_document, load_time, now_utc
 from twinmesh.store.neo4j import cypher
 from twinmesh.store.port import StatementObserver
@@ -53,6 +55,15 @@ def _relationship(data: Record) -> Relationship:
         target=data["target"],
         properties=load_document(data["properties"]),
         etag=data["etag"],
+    )
+
+
+def _model(data: Record) -> StoredModel:
+    return StoredModel(
+        id=data["id"],
+        document=load_document(data["document"]),
+        uploaded_at=load_time(data["uploaded_at"]),
+        decommissioned=bool(data["decommissioned"]),
     )
 
 
@@ -290,5 +301,63 @@ class Neo4jStore:
                 raise NotFound(f"Twin {source_id!r} has no relationship with id {rel_id!r}.")
             _check_etag(rows[0]["rel"]["etag"], if_match, "relationship")
             await self._run(tx, cypher.DELETE_RELATIONSHIP, tenant, source_id=source_id, id=rel_id)
+
+        await self._write(work)
+
+    # -- models ----------------------------------------------------------------------------
+
+    async def add_models(self, tenant: TenantId, models: Sequence[NewModel]) -> list[StoredModel]:
+        async def work(tx: AsyncManagedTransaction) -> list[StoredModel]:
+            ids = [m.id for m in models]
+            taken = await self._run(tx, cypher.GET_MODELS, tenant, ids=ids)
+            if taken:
+                raise Conflict(
+                    "These models are already uploaded; models are immutable, so give a new "
+                    "version a new DTMI.",
+                    details={"models": sorted(row["model"]["id"] for row in taken)},
+                )
+            rows = await self._run(
+                tx,
+                cypher.CREATE_MODELS,
+                tenant,
+                models=[{"id": m.id, "document": dump_document(m.document)} for m in models],
+                now=dump_time(now_utc()),
+            )
+            return [_model(row["model"]) for row in rows]
+
+        return await self._write(work)
+
+    async def list_models(self, tenant: TenantId) -> list[StoredModel]:
+        async def work(tx: AsyncManagedTransaction) -> list[StoredModel]:
+            return [_model(row["model"]) for row in await self._run(tx, cypher.LIST_MODELS, tenant)]
+
+        return await self._read(work)
+
+    async def get_model(self, tenant: TenantId, model_id: str) -> StoredModel | None:
+        async def work(tx: AsyncManagedTransaction) -> StoredModel | None:
+            rows = await self._run(tx, cypher.GET_MODELS, tenant, ids=[model_id])
+            return _model(rows[0]["model"]) if rows else None
+
+        return await self._read(work)
+
+    async def decommission_model(self, tenant: TenantId, model_id: str) -> StoredModel:
+        async def work(tx: AsyncManagedTransaction) -> StoredModel:
+            rows = await self._run(tx, cypher.DECOMMISSION_MODEL, tenant, id=model_id)
+            if not rows:
+                raise NotFound(f"No model {model_id!r} is uploaded.")
+            return _model(rows[0]["model"])
+
+        return await self._write(work)
+
+    async def delete_model(self, tenant: TenantId, model_id: str) -> None:
+        async def work(tx: AsyncManagedTransaction) -> None:
+            rows = await self._run(tx, cypher.LOCK_MODEL, tenant, id=model_id)
+            if not rows:
+                raise NotFound(f"No model {model_id!r} is uploaded.")
+            if rows[0]["in_use"]:
+                raise ModelInUse(
+                    f"Twins of {model_id!r} exist; delete them (or decommission the model) first."
+                )
+            await self._run(tx, cypher.DELETE_MODEL, tenant, id=model_id)
 
         await self._write(work)

@@ -7,6 +7,8 @@ that touches tenant data matches on ``$tenant``, which the adapter binds in one 
 SCHEMA = (
     "CREATE CONSTRAINT twin_identity IF NOT EXISTS FOR (t:Twin) REQUIRE (t.tenant, t.id) IS UNIQUE",
     "CREATE INDEX twin_model IF NOT EXISTS FOR (t:Twin) ON (t.tenant, t.model)",
+    "CREATE CONSTRAINT model_identity IF NOT EXISTS "
+    "FOR (m:Model) REQUIRE (m.tenant, m.id) IS UNIQUE",
     "CREATE CONSTRAINT remote_twin_identity IF NOT EXISTS "
     "FOR (r:RemoteTwin) REQUIRE (r.tenant, r.ref) IS UNIQUE",
 )
@@ -79,5 +81,25 @@ DELETE_RELATIONSHIP = (
     "WITH t WHERE t:RemoteTwin AND NOT (t)<-[:REL]-() "
     "DELETE t"
 )
+
+MODEL_FIELDS = "m { .id, .document, .uploaded_at, .decommissioned } AS model"
+
+GET_MODELS = f"UNWIND $ids AS id MATCH (m:Model {{tenant: $tenant, id: id}}) RETURN {MODEL_FIELDS}"
+LIST_MODELS = f"MATCH (m:Model {{tenant: $tenant}}) RETURN {MODEL_FIELDS} ORDER BY m.id"
+CREATE_MODELS = (
+    "UNWIND $models AS model "
+    "CREATE (m:Model {tenant: $tenant, id: model.id, document: model.document, "
+    "uploaded_at: $now, decommissioned: false}) "
+    f"RETURN {MODEL_FIELDS}"
+)
+DECOMMISSION_MODEL = (
+    "MATCH (m:Model {tenant: $tenant, id: $id}) SET m.decommissioned = true "
+    f"RETURN {MODEL_FIELDS}"
+)
+LOCK_MODEL = (
+    "MATCH (m:Model {tenant: $tenant, id: $id}) SET m._lock = true REMOVE m._lock "
+    "RETURN EXISTS { MATCH (t:Twin {tenant: $tenant, model: $id}) } AS in_use"
+)
+DELETE_MODEL = "MATCH (m:Model {tenant: $tenant, id: $id}) DELETE m"
 
 PING = "RETURN 1 AS ok"

@@ -1,0 +1,26 @@
+"""Models (DTDL interfaces) as a tenant's registry stores them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from twinmesh.domain.twins import JSONObject
+
+
+@dataclass(frozen=True, slots=True)
+class NewModel:
+    """One interface to upload: its DTMI and its original DTDL document."""
+
+    id: str
+    document: JSONObject
+
+
+@dataclass(frozen=True, slots=True)
+class StoredModel:
+    """An uploaded interface. Models are immutable; only the decommissioned flag changes."""
+
+    id: str
+    document: JSONObject
+    uploaded_at: datetime
+    decommissioned: bool
