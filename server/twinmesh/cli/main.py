@@ -8,12 +8,15 @@ from typing import Annotated, Any
 
 import typer
 
+from twinmesh.cli.ontology_cmd import ontology_app
+
 app = typer.Typer(
     name="twinmesh",
     help="Federated, multi-tenant digital-twin graph server.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.add_typer(ontology_app, name="ontology")
 
 
 @app.callback()
