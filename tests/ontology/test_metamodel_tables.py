@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from pathlib import Path
-
-import metamodel_gen
+from types import ModuleType
 
 from twinmesh.ontology import _metamodel_data
+
+
+def _load_generator() -> ModuleType:
+    """The generator script sits beside this test; load it by path (importlib import mode)."""
+    path = Path(__file__).with_name("metamodel_gen.py")
+    spec = importlib.util.spec_from_file_location("metamodel_gen", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+metamodel_gen = _load_generator()
 
 
 def test_generated_tables_are_fresh(shared_dtdl: Path) -> None:
