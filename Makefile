@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SERVE_ARGS ?= --demo
 
-.PHONY: help serve test lint typecheck pytest neo4j neo4j-provision clean
+.PHONY: help serve test lint typecheck pytest neo4j neo4j-provision bench clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -29,8 +29,8 @@ neo4j: neo4j-provision ## Run the provisioned Neo4j in the foreground (for `serv
 	$(BIN)/python -m twinmesh.devtools.neo4j_server run
 
 lint: $(STAMP) ## ruff check and ruff format --check
-	$(BIN)/ruff check server tests
-	$(BIN)/ruff format --check server tests
+	$(BIN)/ruff check server tests bench
+	$(BIN)/ruff format --check server tests bench
 
 typecheck: $(STAMP) ## mypy --strict on server/
 	$(BIN)/mypy --strict server/twinmesh
@@ -40,6 +40,9 @@ pytest: $(STAMP) neo4j-provision ## Run the test suite (JUnit report in build/te
 	$(BIN)/pytest --junitxml=build/test-results.xml
 
 test: lint typecheck pytest ## Everything CI runs: lint, types, tests against embedded and a real Neo4j
+
+bench: $(STAMP) ## Run the benchmarks; results in bench/results/*.json and a table
+	$(BIN)/python -m bench
 
 clean: ## Remove the virtualenv, caches and build output (keeps the Maven cache in ~/.m2)
 	rm -rf $(VENV) .cache build .mypy_cache .ruff_cache .pytest_cache

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from twinmesh.config import Settings
 from twinmesh.domain import TenantId, validate_tenant_id
+from twinmesh.services.models import ModelRegistry
 from twinmesh.services.twins import TwinService
 from twinmesh.store.embedded import EmbeddedStore
 from twinmesh.store.neo4j import Neo4jStore
@@ -23,6 +24,7 @@ class Services:
     """What the HTTP and GraphQL layers need, built once per process."""
 
     store: GraphStore
+    models: ModelRegistry
     twins: TwinService
     default_tenant: TenantId
 
@@ -43,8 +45,10 @@ def build_store(settings: Settings) -> GraphStore:
 def build_services(settings: Settings, *, store: GraphStore | None = None) -> Services:
     """Wire the services over ``store`` (default: the one the settings name)."""
     store = store or build_store(settings)
+    models = ModelRegistry(store)
     return Services(
         store=store,
-        twins=TwinService(store),
+        models=models,
+        twins=TwinService(store, models),
         default_tenant=validate_tenant_id(settings.default_tenant),
     )

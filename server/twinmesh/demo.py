@@ -1,55 +1,65 @@
-"""The demo tenant's data: a small campus from the seeded generator, created once.
+"""The demo tenant: the sample ontology and a small campus, created once through the services.
 
-``twinmesh serve --demo`` seeds it on start-up; on a store that already holds it, nothing is
-written again, so restarting the demo keeps what a newcomer changed.
+``twinmesh serve --demo`` seeds it on start-up. Twins go through the same validation as API
+writes, so the demo doubles as a check that the generator and the ontology agree. On a store
+that already holds the demo, nothing is written again: restarting keeps what a newcomer changed.
 """
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from twinmesh.bootstrap import Services
 from twinmesh.devtools.campus import generate_campus
 from twinmesh.domain import NewRelationship, NewTwin
+from twinmesh.errors import ValidationFailed
+from twinmesh.ontology import load_paths
 
 log = logging.getLogger("twinmesh.demo")
 
 DEMO_SEED = 2026
 DEMO_SHAPE = {"buildings": 1, "floors": 2, "rooms": 3}
+# In a wheel the sample ontology ships inside the package; in a checkout it is ontology/.
+ONTOLOGY_DIRS = (
+    Path(__file__).with_name("sample_ontology"),
+    Path(__file__).resolve().parents[2] / "ontology",
+)
+
+
+def sample_ontology_dir() -> Path:
+    """Where the sample smart-building ontology lives."""
+    for candidate in ONTOLOGY_DIRS:
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError("The sample ontology is missing from this installation.")
 
 
 async def seed_demo(services: Services) -> None:
-    """Create the demo campus in the default tenant unless it is already there."""
+    """Upload the sample ontology and create the demo campus unless they are already there."""
     tenant = services.default_tenant
+    if not await services.models.list(tenant):
+        documents = load_paths([sample_ontology_dir()])
+        if any(not isinstance(d.content, dict) for d in documents):
+            raise ValidationFailed("The sample ontology contains a file that is not an object.")
+        await services.models.upload(tenant, [d.content for d in documents])
     campus = generate_campus(tenant, seed=DEMO_SEED, **DEMO_SHAPE)
-    root = campus.twins[0]
-    if await services.store.get_twin(tenant, root.id) is not None:
+    if await services.store.get_twin(tenant, campus.twins[0].id) is not None:
         log.info("demo tenant %r already seeded", tenant)
         return
     for twin in campus.twins:
-        await services.store.create_twin(
+        await services.twins.create_twin(
             tenant,
-            NewTwin(
-                id=twin.id,
-                model=twin.model,
-                properties=twin.properties,
-                components=dict(twin.components),
-            ),
+            NewTwin(twin.id, twin.model, twin.properties, dict(twin.components)),
         )
     for rel in campus.relationships:
-        await services.store.create_relationship(
-            tenant,
-            NewRelationship(
-                source_id=rel.source_id,
-                id=rel.id,
-                name=rel.name,
-                target=rel.target_id,
-                properties=rel.properties,
-            ),
+        await services.twins.create_relationship(
+            tenant, NewRelationship(rel.source_id, rel.id, rel.name, rel.target_id, rel.properties)
         )
     log.info(
-        "seeded demo tenant %r: %d twins, %d relationships",
+        "seeded demo tenant %r: %d models, %d twins, %d relationships",
         tenant,
+        len(await services.models.list(tenant)),
         len(campus.twins),
         len(campus.relationships),
     )

@@ -9,6 +9,7 @@ Entry points: :func:`parse_model_set` validates documents together; :func:`load_
 """
 
 from twinmesh.ontology.diagnostics import Code, Diagnostic
+from twinmesh.ontology.instances import Violation, check_relationship, check_twin
 from twinmesh.ontology.loader import load_paths
 from twinmesh.ontology.model import (
     ArraySchema,
@@ -55,6 +56,9 @@ __all__ = [
     "Schema",
     "SourceDocument",
     "Telemetry",
+    "Violation",
+    "check_relationship",
+    "check_twin",
     "load_paths",
     "parse_model_set",
 ]

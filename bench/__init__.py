@@ -1,0 +1,1 @@
+"""twinmesh benchmarks: ``make bench`` (``python -m bench``) writes bench/results/*.json."""
