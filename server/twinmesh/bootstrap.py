@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from twinmesh.config import Settings
 from twinmesh.domain import TenantId, validate_tenant_id
 from twinmesh.services.models import ModelRegistry
+from twinmesh.services.reads import TwinReads
 from twinmesh.services.twins import TwinService
 from twinmesh.store.embedded import EmbeddedStore
 from twinmesh.store.neo4j import Neo4jStore
@@ -26,6 +27,7 @@ class Services:
     store: GraphStore
     models: ModelRegistry
     twins: TwinService
+    reads: TwinReads
     default_tenant: TenantId
 
 
@@ -50,5 +52,6 @@ def build_services(settings: Settings, *, store: GraphStore | None = None) -> Se
         store=store,
         models=models,
         twins=TwinService(store, models),
+        reads=TwinReads(store, models),
         default_tenant=validate_tenant_id(settings.default_tenant),
     )

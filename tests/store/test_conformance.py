@@ -7,7 +7,7 @@ from datetime import UTC
 
 import pytest
 
-from twinmesh.domain import NewModel, NewRelationship, NewTwin, TenantId
+from twinmesh.domain import NewModel, NewRelationship, NewTwin, TenantId, Twin, TwinUpdate
 from twinmesh.errors import Conflict, NotFound
 from twinmesh.store.port import GraphStore
 from twinmesh.store.recording import StatementRecorder
@@ -253,7 +253,7 @@ async def test_deleting_a_twin_removes_its_relationships_both_ways(
 ) -> None:
     await floor_with_rooms(store, tenant)
 
-    await store.delete_twin(tenant, "room-1")
+    await store.delete_twin(tenant, "room-1", cascade=True)
 
     assert [r.id for r in await store.list_relationships(tenant, "floor-1")] == ["r2"]
     assert await store.list_relationships(tenant, "room-1") == []
@@ -361,9 +361,29 @@ async def exercise_every_operation(store: GraphStore, tenant: TenantId, value: s
     assert [r.name for r in await store.list_relationships(tenant, value, name=value)] == [value]
     incoming = await store.list_incoming_relationships(tenant, "plain", name=value)
     assert [r.id for r in incoming] == [value]
-    await store.replace_twin(tenant, value, properties={value: 2}, components={})
-    await store.delete_relationship(tenant, value, value)
-    await store.delete_twin(tenant, value)
+    replaced = await store.replace_twin(tenant, value, properties={value: 2}, components={})
+
+    def bump(current: Twin) -> TwinUpdate:
+        number = current.properties[value]
+        assert isinstance(number, int)
+        return TwinUpdate({value: number + 1}, {}, frozenset({value}))
+
+    patched = await store.patch_twin(tenant, value, bump, if_match=replaced.etag)
+    assert patched.properties == {value: 3}
+    assert list(patched.metadata) == [value]
+    rel = await store.patch_relationship(
+        tenant, value, value, lambda current: {value: value, "n": 1}
+    )
+    assert rel.properties == {value: value, "n": 1}
+    with pytest.raises(Conflict):
+        await store.delete_twin(tenant, value)
+    await store.delete_relationship(tenant, value, value, if_match=rel.etag)
+    await store.delete_twin(tenant, value, if_match=patched.etag)
+    await store.create_twin(tenant, NewTwin(id=value, model=value))
+    await store.create_relationship(
+        tenant, NewRelationship(source_id="plain", id=value, name=value, target=value)
+    )
+    await store.delete_twin(tenant, value, cascade=True)
     assert await store.get_twin(tenant, "plain") is not None
 
     await store.add_models(tenant, [NewModel(id=value, document={value: value})])

@@ -70,7 +70,7 @@ def serve(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
     services = build_services(settings)
-    application = create_app(services, ide=settings.demo, seed=seed_demo if settings.demo else None)
+    application = create_app(services, dev=settings.demo, seed=seed_demo if settings.demo else None)
     where = f"http://{settings.host}:{settings.port}"
     typer.echo(f"twinmesh on {where} (store: {settings.store}); GraphQL at {where}/graphql")
     uvicorn.run(

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from graphql.error import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from twinmesh.errors import TwinmeshError
+from twinmesh.errors import INTERNAL, TwinmeshError
 
 log = logging.getLogger("twinmesh.graphql")
 
@@ -24,8 +24,9 @@ UNEXPECTED_MESSAGE = "Unexpected error. Quote the correlation id when reporting 
 def public_error(error: GraphQLError) -> GraphQLError:
     """The client-safe form of one error."""
     original = error.original_error
-    if original is None:
-        # Parse and validation errors come from graphql-core and name only the document.
+    if original is None or isinstance(original, GraphQLError):
+        # Parse, validation and variable-coercion errors come from graphql-core and name only
+        # the document and its inputs (coercion errors wrap a GraphQLError as the original).
         return error
     if isinstance(original, TwinmeshError):
         extensions = {"code": original.code, **original.details}
@@ -37,18 +38,21 @@ def public_error(error: GraphQLError) -> GraphQLError:
             error.path,
             extensions=extensions,
         )
-    correlation_id = uuid.uuid4().hex
-    log.error(
-        "unexpected error in a resolver (correlation id %s)", correlation_id, exc_info=original
-    )
     return GraphQLError(
         UNEXPECTED_MESSAGE,
         error.nodes,
         error.source,
         error.positions,
         error.path,
-        extensions={"code": "INTERNAL", "correlationId": correlation_id},
+        extensions=unexpected_error_extensions(original, "in a resolver"),
     )
+
+
+def unexpected_error_extensions(error: BaseException, where: str) -> dict[str, str]:
+    """Log ``error`` under a new correlation id; the extensions a client may see instead."""
+    correlation_id = uuid.uuid4().hex
+    log.error("unexpected error %s (correlation id %s)", where, correlation_id, exc_info=error)
+    return {"code": INTERNAL.code, "correlationId": correlation_id}
 
 
 class ErrorCodes(SchemaExtension):

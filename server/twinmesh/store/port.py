@@ -20,7 +20,9 @@ from twinmesh.domain import (
     StoredModel,
     TenantId,
     Twin,
+    TwinUpdate,
 )
+from twinmesh.store.plan import TwinListQuery, TwinLookup, TwinPage, TwinRow
 
 # Called with (statement text, parameters) before each statement an adapter sends; used to
 # count round trips and to prove request data only ever travels as parameters.
@@ -56,10 +58,34 @@ class GraphStore(Protocol):
     ) -> Twin:
         """Replace a twin's property and component documents; new etag and ``updated_at``."""
 
+    async def patch_twin(
+        self,
+        tenant: TenantId,
+        twin_id: str,
+        apply: Callable[[Twin], TwinUpdate],
+        *,
+        if_match: str | None = None,
+    ) -> Twin:
+        """Read-modify-write one twin under its write lock: no concurrent update is lost.
+
+        Inside one write transaction the adapter locks the twin, checks ``if_match``, calls
+        ``apply`` with the current twin and stores the documents it returns with a new etag,
+        ``updated_at`` and metadata (:func:`~twinmesh.domain.stamp_metadata`, stamping what
+        ``touched`` names). ``apply`` must be pure (an adapter may call it again when it
+        retries a transient failure); whatever it raises rolls the transaction back and
+        propagates. ``NotFound`` if this tenant has no such twin, ``Conflict`` on a stale etag.
+        """
+
     async def delete_twin(
-        self, tenant: TenantId, twin_id: str, *, if_match: str | None = None
+        self,
+        tenant: TenantId,
+        twin_id: str,
+        *,
+        if_match: str | None = None,
+        cascade: bool = False,
     ) -> None:
-        """Delete a twin with its outgoing and incoming relationships."""
+        """Delete a twin. While it has outgoing or incoming relationships this is a
+        ``Conflict`` unless ``cascade``, which deletes them in the same transaction."""
 
     async def create_relationship(self, tenant: TenantId, rel: NewRelationship) -> Relationship:
         """Store a relationship; the source (and a local target) must exist."""
@@ -79,6 +105,18 @@ class GraphStore(Protocol):
     ) -> None:
         """Delete one relationship of a source twin."""
 
+    async def patch_relationship(
+        self,
+        tenant: TenantId,
+        source_id: str,
+        rel_id: str,
+        apply: Callable[[Relationship], JSONObject],
+        *,
+        if_match: str | None = None,
+    ) -> Relationship:
+        """Replace a relationship's properties with ``apply(current)`` under the source twin's
+        write lock, with a new etag; ``apply`` is pure and may raise to roll back."""
+
     async def add_models(self, tenant: TenantId, models: Sequence[NewModel]) -> list[StoredModel]:
         """Store a batch of models atomically; ``Conflict`` (naming the ids) if any exists."""
 
@@ -93,3 +131,25 @@ class GraphStore(Protocol):
 
     async def delete_model(self, tenant: TenantId, model_id: str) -> None:
         """Delete a model; ``ModelInUse`` while a twin of the tenant uses it."""
+
+    async def lookup_twin(self, tenant: TenantId, query: TwinLookup) -> TwinRow | None:
+        """One twin with its selected expansions, in one statement; ``None`` if absent."""
+
+    async def list_twins(self, tenant: TenantId, query: TwinListQuery) -> TwinPage:
+        """A filtered, ordered page of twins with expansions and totals, in one statement."""
+
+    async def import_batch(
+        self,
+        tenant: TenantId,
+        twins: Sequence[NewTwin],
+        relationships: Sequence[NewRelationship],
+    ) -> None:
+        """Bulk-load twins, then relationships, in one transaction: all of it, or nothing.
+
+        Each twin and relationship is stored exactly as :meth:`create_twin` and
+        :meth:`create_relationship` store it (fresh etags, metadata stamped at one moment for
+        the whole batch). A relationship's source and local target may be in the batch or
+        already stored. ``Conflict`` if a twin id is taken or repeated, or a source already
+        has (or the batch repeats) a relationship id; ``NotFound`` if a source or local target
+        exists nowhere. No model validation: callers validate as the services do.
+        """

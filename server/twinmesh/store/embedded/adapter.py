@@ -24,13 +24,19 @@ from twinmesh.domain import (
     StoredModel,
     TenantId,
     Twin,
+    TwinUpdate,
+    changed_names,
     is_remote_ref,
     new_etag,
+    refuse_delete_while_related,
+    stamp_metadata,
 )
 from twinmesh.errors import Conflict, ModelInUse, NotFound, StoreUnavailable
 from twinmesh.store.codec import dump_document, dump_time, load_document, load_time, now_utc
 from twinmesh.store.embedded import sql
-from twinmesh.store.embedded.schema import SCHEMA
+from twinmesh.store.embedded.reads import SqlCompiler, assemble
+from twinmesh.store.embedded.schema import COLUMN_UPGRADES, SCHEMA
+from twinmesh.store.plan import TwinListQuery, TwinLookup, TwinPage, TwinRow
 from twinmesh.store.port import StatementObserver
 
 T = TypeVar("T")
@@ -49,6 +55,7 @@ def _twin(row: Row) -> Twin:
         etag=row[4],
         created_at=load_time(row[5]),
         updated_at=load_time(row[6]),
+        metadata=load_document(row[7]) if len(row) > 7 else {},
     )
 
 
@@ -143,6 +150,9 @@ class EmbeddedStore:
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=5000")
             conn.executescript(SCHEMA)
+            for table, column, statement in COLUMN_UPGRADES:
+                if column not in {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}:
+                    conn.execute(statement)
             return conn
 
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="twinmesh-sqlite")
@@ -184,6 +194,7 @@ class EmbeddedStore:
 
     async def create_twin(self, tenant: TenantId, twin: NewTwin) -> Twin:
         moment = dump_time(now_utc())
+        metadata = stamp_metadata({}, twin.properties, twin.components, touched=None, moment=moment)
         values = {
             "id": twin.id,
             "model": twin.model,
@@ -192,6 +203,7 @@ class EmbeddedStore:
             "etag": new_etag(),
             "created_at": moment,
             "updated_at": moment,
+            "metadata": dump_document(metadata),
         }
 
         def insert(conn: Connection) -> Twin:
@@ -206,6 +218,46 @@ class EmbeddedStore:
         row = await self._call(lambda conn: self._fetch_twin(conn, tenant, twin_id))
         return None if row is None else _twin(row)
 
+    def _update(
+        self,
+        conn: Connection,
+        tenant: TenantId,
+        twin_id: str,
+        apply: Callable[[Twin], TwinUpdate],
+        if_match: str | None,
+    ) -> Twin:
+        """Read-modify-write inside the caller's immediate transaction (the write lock)."""
+        current = _twin(self._existing_twin(conn, tenant, twin_id, if_match))
+        update = apply(current)
+        moment = dump_time(now_utc())
+        metadata = stamp_metadata(
+            current.metadata,
+            update.properties,
+            update.components,
+            touched=update.touched,
+            moment=moment,
+        )
+        values = {
+            "properties": dump_document(update.properties),
+            "components": dump_document(update.components),
+            "etag": new_etag(),
+            "updated_at": moment,
+            "metadata": dump_document(metadata),
+        }
+        self._run(conn, sql.UPDATE_TWIN, tenant, id=twin_id, **values)
+        return _twin(
+            (
+                current.id,
+                current.model,
+                values["properties"],
+                values["components"],
+                values["etag"],
+                dump_time(current.created_at),
+                moment,
+                values["metadata"],
+            )
+        )
+
     async def replace_twin(
         self,
         tenant: TenantId,
@@ -215,35 +267,40 @@ class EmbeddedStore:
         components: JSONObject,
         if_match: str | None = None,
     ) -> Twin:
-        values = {
-            "properties": dump_document(properties),
-            "components": dump_document(components),
-            "etag": new_etag(),
-            "updated_at": dump_time(now_utc()),
-        }
+        def apply(current: Twin) -> TwinUpdate:
+            touched = changed_names(current, properties, components)
+            return TwinUpdate(properties, components, touched)
 
-        def update(conn: Connection) -> Twin:
-            current = self._existing_twin(conn, tenant, twin_id, if_match)
-            self._run(conn, sql.UPDATE_TWIN, tenant, id=twin_id, **values)
-            return _twin(
-                (
-                    current[0],
-                    current[1],
-                    values["properties"],
-                    values["components"],
-                    values["etag"],
-                    current[5],
-                    values["updated_at"],
-                )
-            )
+        return await self._transaction(
+            lambda conn: self._update(conn, tenant, twin_id, apply, if_match)
+        )
 
-        return await self._transaction(update)
+    async def patch_twin(
+        self,
+        tenant: TenantId,
+        twin_id: str,
+        apply: Callable[[Twin], TwinUpdate],
+        *,
+        if_match: str | None = None,
+    ) -> Twin:
+        return await self._transaction(
+            lambda conn: self._update(conn, tenant, twin_id, apply, if_match)
+        )
 
     async def delete_twin(
-        self, tenant: TenantId, twin_id: str, *, if_match: str | None = None
+        self,
+        tenant: TenantId,
+        twin_id: str,
+        *,
+        if_match: str | None = None,
+        cascade: bool = False,
     ) -> None:
         def delete(conn: Connection) -> None:
             self._existing_twin(conn, tenant, twin_id, if_match)
+            if not cascade:
+                counts = self._run(conn, sql.TWIN_RELATIONSHIP_COUNTS, tenant, id=twin_id)
+                outgoing, incoming = counts.fetchone()
+                refuse_delete_while_related(twin_id, outgoing, incoming)
             self._run(conn, sql.DELETE_INCOMING, tenant, id=twin_id)
             self._run(conn, sql.DELETE_TWIN, tenant, id=twin_id)
 
@@ -312,6 +369,35 @@ class EmbeddedStore:
 
         await self._transaction(delete)
 
+    async def patch_relationship(
+        self,
+        tenant: TenantId,
+        source_id: str,
+        rel_id: str,
+        apply: Callable[[Relationship], JSONObject],
+        *,
+        if_match: str | None = None,
+    ) -> Relationship:
+        def update(conn: Connection) -> Relationship:
+            row = self._fetch_relationship(conn, tenant, source_id, rel_id)
+            if row is None:
+                raise NotFound(f"Twin {source_id!r} has no relationship with id {rel_id!r}.")
+            _check_etag(row[5], if_match, "relationship")
+            properties = dump_document(apply(_relationship(row)))
+            etag = new_etag()
+            self._run(
+                conn,
+                sql.UPDATE_RELATIONSHIP,
+                tenant,
+                source_id=source_id,
+                id=rel_id,
+                properties=properties,
+                etag=etag,
+            )
+            return _relationship((*row[:4], properties, etag))
+
+        return await self._transaction(update)
+
     # -- models ----------------------------------------------------------------------------
 
     def _fetch_model(self, conn: Connection, tenant: TenantId, model_id: str) -> Row | None:
@@ -372,3 +458,117 @@ class EmbeddedStore:
             self._run(conn, sql.DELETE_MODEL, tenant, id=model_id)
 
         await self._transaction(delete)
+
+    # -- read plans ------------------------------------------------------------------------
+
+    async def lookup_twin(self, tenant: TenantId, query: TwinLookup) -> TwinRow | None:
+        compiler = SqlCompiler()
+        statement = compiler.lookup(query)
+        rows = await self._call(
+            lambda conn: self._run(conn, statement, tenant, **compiler.params).fetchall()
+        )
+        page = assemble(rows, query.node, 1)
+        return page.rows[0] if page.rows else None
+
+    async def list_twins(self, tenant: TenantId, query: TwinListQuery) -> TwinPage:
+        compiler = SqlCompiler()
+        statement = compiler.list(query)
+        rows = await self._call(
+            lambda conn: self._run(conn, statement, tenant, **compiler.params).fetchall()
+        )
+        return assemble(rows, query.node, query.first)
+
+    # -- bulk import -----------------------------------------------------------------------
+
+    async def import_batch(
+        self,
+        tenant: TenantId,
+        twins: Sequence[NewTwin],
+        relationships: Sequence[NewRelationship],
+    ) -> None:
+        if not twins and not relationships:
+            return
+        referenced = _outside_references(twins, relationships)
+        moment = dump_time(now_utc())
+        twin_rows = [
+            {
+                "tenant": tenant,
+                "id": t.id,
+                "model": t.model,
+                "properties": dump_document(t.properties),
+                "components": dump_document(t.components),
+                "etag": new_etag(),
+                "created_at": moment,
+                "updated_at": moment,
+                "metadata": dump_document(
+                    stamp_metadata({}, t.properties, t.components, touched=None, moment=moment)
+                ),
+            }
+            for t in twins
+        ]
+        rel_rows = [
+            {
+                "tenant": tenant,
+                "source_id": r.source_id,
+                "id": r.id,
+                "name": r.name,
+                "target": r.target,
+                "properties": dump_document(r.properties),
+                "etag": new_etag(),
+            }
+            for r in relationships
+        ]
+        ids: list[str] = [t.id for t in twins]
+        payload: JSONObject = {"ids": [*ids, *referenced]}
+        wanted = dump_document(payload)
+
+        def insert(conn: Connection) -> None:
+            found = {row[0] for row in self._run(conn, sql.EXISTING_TWIN_IDS, tenant, ids=wanted)}
+            taken = [twin_id for twin_id in ids if twin_id in found]
+            if taken:
+                raise Conflict(
+                    f"{len(taken)} twin ids of the batch already exist.",
+                    details={"twins": taken[:20]},
+                )
+            missing = [twin_id for twin_id in referenced if twin_id not in found]
+            if missing:
+                raise NotFound(
+                    f"No twin with id {missing[0]!r} exists; relationships need their source "
+                    "and local target.",
+                    details={"twins": missing[:20]},
+                )
+            for statement, rows in (
+                (sql.INSERT_TWIN, twin_rows),
+                (sql.INSERT_RELATIONSHIP, rel_rows),
+            ):
+                if not rows:
+                    continue
+                if self._observer is not None:
+                    self._observer(statement, rows[0])
+                try:
+                    conn.executemany(statement, rows)
+                except sqlite3.IntegrityError as exc:
+                    raise Conflict(
+                        "A relationship id of the batch is already taken for its source twin."
+                    ) from exc
+
+        await self._transaction(insert)
+
+
+def _outside_references(
+    twins: Sequence[NewTwin], relationships: Sequence[NewRelationship]
+) -> list[str]:
+    """Twin ids the relationships need that the batch does not create, in first-use order;
+    ``Conflict`` if the batch repeats a twin id or a (source, relationship id) pair."""
+    batch = {t.id for t in twins}
+    if len(batch) != len(twins):
+        raise Conflict("The batch creates the same twin id more than once.")
+    if len({(r.source_id, r.id) for r in relationships}) != len(relationships):
+        raise Conflict("The batch creates the same relationship id of a source more than once.")
+    needed = dict.fromkeys(
+        twin_id
+        for r in relationships
+        for twin_id in (r.source_id, *(() if is_remote_ref(r.target) else (r.target,)))
+        if twin_id not in batch
+    )
+    return list(needed)

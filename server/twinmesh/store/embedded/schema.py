@@ -1,4 +1,9 @@
-"""SQLite schema of the embedded store; applied idempotently on open."""
+"""SQLite schema of the embedded store; applied idempotently on open.
+
+:data:`SCHEMA` creates what is missing; :data:`COLUMN_UPGRADES` then adds columns that a data
+file written by an older twinmesh lacks (``ALTER TABLE ... ADD COLUMN``, run only when
+``PRAGMA table_info`` does not list the column).
+"""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS twins (
@@ -10,6 +15,7 @@ CREATE TABLE IF NOT EXISTS twins (
     etag        TEXT NOT NULL,
     created_at  TEXT NOT NULL,
     updated_at  TEXT NOT NULL,
+    metadata    TEXT NOT NULL DEFAULT '{}',
     PRIMARY KEY (tenant, id)
 ) WITHOUT ROWID;
 
@@ -38,3 +44,8 @@ CREATE TABLE IF NOT EXISTS models (
 
 CREATE INDEX IF NOT EXISTS relationships_by_target ON relationships (tenant, target, source_id, id);
 """
+
+# (table, column, ALTER statement) for columns added after the first release.
+COLUMN_UPGRADES: tuple[tuple[str, str, str], ...] = (
+    ("twins", "metadata", "ALTER TABLE twins ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}'"),
+)

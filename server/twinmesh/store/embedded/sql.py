@@ -4,17 +4,25 @@ Request data never appears in this text: it travels only as ``:named`` parameter
 statement on tenant data matches ``:tenant``, which the adapter binds in one place.
 """
 
+# A twin row is read as (id, model, properties, components, etag, created_at, updated_at,
+# metadata): the order the adapter's ``_twin`` expects.
 GET_TWIN = (
-    "SELECT id, model, properties, components, etag, created_at, updated_at "
+    "SELECT id, model, properties, components, etag, created_at, updated_at, metadata "
     "FROM twins WHERE tenant = :tenant AND id = :id"
 )
 INSERT_TWIN = (
-    "INSERT INTO twins (tenant, id, model, properties, components, etag, created_at, updated_at) "
-    "VALUES (:tenant, :id, :model, :properties, :components, :etag, :created_at, :updated_at)"
+    "INSERT INTO twins (tenant, id, model, properties, components, etag, created_at, updated_at, "
+    "metadata) VALUES (:tenant, :id, :model, :properties, :components, :etag, :created_at, "
+    ":updated_at, :metadata)"
 )
 UPDATE_TWIN = (
     "UPDATE twins SET properties = :properties, components = :components, etag = :etag, "
-    "updated_at = :updated_at WHERE tenant = :tenant AND id = :id"
+    "updated_at = :updated_at, metadata = :metadata WHERE tenant = :tenant AND id = :id"
+)
+# Whether a twin has outgoing and incoming relationships (a delete without cascade refuses).
+TWIN_RELATIONSHIP_COUNTS = (
+    "SELECT (SELECT COUNT(*) FROM relationships WHERE tenant = :tenant AND source_id = :id), "
+    "(SELECT COUNT(*) FROM relationships WHERE tenant = :tenant AND target = :id)"
 )
 # Outgoing relationships follow by ON DELETE CASCADE; incoming ones are deleted first.
 DELETE_INCOMING = "DELETE FROM relationships WHERE tenant = :tenant AND target = :id"
@@ -41,6 +49,10 @@ LIST_INCOMING = (
 DELETE_RELATIONSHIP = (
     "DELETE FROM relationships WHERE tenant = :tenant AND source_id = :source_id AND id = :id"
 )
+UPDATE_RELATIONSHIP = (
+    "UPDATE relationships SET properties = :properties, etag = :etag "
+    "WHERE tenant = :tenant AND source_id = :source_id AND id = :id"
+)
 
 GET_MODEL = (
     "SELECT id, document, uploaded_at, decommissioned FROM models "
@@ -57,3 +69,9 @@ INSERT_MODEL = (
 DECOMMISSION_MODEL = "UPDATE models SET decommissioned = 1 WHERE tenant = :tenant AND id = :id"
 MODEL_IN_USE = "SELECT 1 FROM twins WHERE tenant = :tenant AND model = :id LIMIT 1"
 DELETE_MODEL = "DELETE FROM models WHERE tenant = :tenant AND id = :id"
+
+# Which of a JSON list of twin ids ({"ids": [...]}) the tenant has: bulk imports check it once.
+EXISTING_TWIN_IDS = (
+    "SELECT id FROM twins WHERE tenant = :tenant "
+    "AND id IN (SELECT value FROM json_each(:ids, '$.ids'))"
+)

@@ -23,13 +23,21 @@ from twinmesh.domain import (
     StoredModel,
     TenantId,
     Twin,
+    TwinUpdate,
+    changed_names,
     is_remote_ref,
     new_etag,
+    refuse_delete_while_related,
+    stamp_metadata,
 )
 from twinmesh.errors import Conflict, ModelInUse, NotFound, StoreUnavailable, TwinmeshError
 from twinmesh.store.codec import dump_document, dump_time, load_document, load_time, now_utc
 from twinmesh.store.neo4j import cypher
+from twinmesh.store.neo4j.documents import flatten
+from twinmesh.store.neo4j.reads import CypherCompiler
+from twinmesh.store.plan import TwinListQuery, TwinLookup, TwinPage, TwinRow
 from twinmesh.store.port import StatementObserver
+from twinmesh.store.results import twin_page, twin_row
 
 T = TypeVar("T")
 Record = dict[str, Any]
@@ -44,7 +52,30 @@ def _twin(data: Record) -> Twin:
         etag=data["etag"],
         created_at=load_time(data["created_at"]),
         updated_at=load_time(data["updated_at"]),
+        metadata=load_document(data.get("metadata")),
     )
+
+
+def _node(
+    model: str,
+    properties: JSONObject,
+    components: JSONObject,
+    *,
+    created_at: str,
+    now: str,
+    metadata: JSONObject,
+) -> dict[str, Any]:
+    """Every property of a twin node but tenant and id (see :mod:`.documents`)."""
+    return {
+        "model": model,
+        "properties": dump_document(properties),
+        "components": dump_document(components),
+        "etag": new_etag(),
+        "created_at": created_at,
+        "updated_at": now,
+        "metadata": dump_document(metadata),
+        **flatten(properties),
+    }
 
 
 def _relationship(data: Record) -> Relationship:
@@ -172,17 +203,19 @@ class Neo4jStore:
         async def work(tx: AsyncManagedTransaction) -> Twin:
             if await self._run(tx, cypher.GET_TWIN, tenant, id=twin.id):
                 raise Conflict(f"A twin with id {twin.id!r} already exists.")
-            rows = await self._run(
-                tx,
-                cypher.CREATE_TWIN,
-                tenant,
-                id=twin.id,
-                model=twin.model,
-                properties=dump_document(twin.properties),
-                components=dump_document(twin.components),
-                etag=new_etag(),
-                now=dump_time(now_utc()),
+            now = dump_time(now_utc())
+            metadata = stamp_metadata(
+                {}, twin.properties, twin.components, touched=None, moment=now
             )
+            node = _node(
+                twin.model,
+                twin.properties,
+                twin.components,
+                created_at=now,
+                now=now,
+                metadata=metadata,
+            )
+            rows = await self._run(tx, cypher.CREATE_TWIN, tenant, id=twin.id, node=node)
             return _twin(rows[0]["twin"])
 
         return await self._write(work)
@@ -204,6 +237,37 @@ class Neo4jStore:
         _check_etag(current["etag"], if_match, "twin")
         return current
 
+    async def _update(
+        self,
+        tx: AsyncManagedTransaction,
+        tenant: TenantId,
+        twin_id: str,
+        apply: Callable[[Twin], TwinUpdate],
+        if_match: str | None,
+    ) -> Twin:
+        """Read-modify-write under the twin's write lock, inside the caller's transaction."""
+        locked = await self._locked_twin(tx, tenant, twin_id, if_match)
+        current = _twin(locked)
+        update = apply(current)
+        now = dump_time(now_utc())
+        metadata = stamp_metadata(
+            current.metadata,
+            update.properties,
+            update.components,
+            touched=update.touched,
+            moment=now,
+        )
+        node = _node(
+            locked["model"],
+            update.properties,
+            update.components,
+            created_at=locked["created_at"],
+            now=now,
+            metadata=metadata,
+        )
+        rows = await self._run(tx, cypher.REPLACE_TWIN, tenant, id=twin_id, node=node)
+        return _twin(rows[0]["twin"])
+
     async def replace_twin(
         self,
         tenant: TenantId,
@@ -213,27 +277,38 @@ class Neo4jStore:
         components: JSONObject,
         if_match: str | None = None,
     ) -> Twin:
+        def apply(current: Twin) -> TwinUpdate:
+            touched = changed_names(current, properties, components)
+            return TwinUpdate(properties, components, touched)
+
+        return await self.patch_twin(tenant, twin_id, apply, if_match=if_match)
+
+    async def patch_twin(
+        self,
+        tenant: TenantId,
+        twin_id: str,
+        apply: Callable[[Twin], TwinUpdate],
+        *,
+        if_match: str | None = None,
+    ) -> Twin:
         async def work(tx: AsyncManagedTransaction) -> Twin:
-            await self._locked_twin(tx, tenant, twin_id, if_match)
-            rows = await self._run(
-                tx,
-                cypher.REPLACE_TWIN,
-                tenant,
-                id=twin_id,
-                properties=dump_document(properties),
-                components=dump_document(components),
-                etag=new_etag(),
-                now=dump_time(now_utc()),
-            )
-            return _twin(rows[0]["twin"])
+            return await self._update(tx, tenant, twin_id, apply, if_match)
 
         return await self._write(work)
 
     async def delete_twin(
-        self, tenant: TenantId, twin_id: str, *, if_match: str | None = None
+        self,
+        tenant: TenantId,
+        twin_id: str,
+        *,
+        if_match: str | None = None,
+        cascade: bool = False,
     ) -> None:
         async def work(tx: AsyncManagedTransaction) -> None:
             await self._locked_twin(tx, tenant, twin_id, if_match)
+            if not cascade:
+                [counts] = await self._run(tx, cypher.TWIN_RELATIONSHIP_COUNTS, tenant, id=twin_id)
+                refuse_delete_while_related(twin_id, counts["outgoing"], counts["incoming"])
             await self._run(tx, cypher.DELETE_TWIN, tenant, id=twin_id)
 
         await self._write(work)
@@ -304,6 +379,38 @@ class Neo4jStore:
 
         await self._write(work)
 
+    async def patch_relationship(
+        self,
+        tenant: TenantId,
+        source_id: str,
+        rel_id: str,
+        apply: Callable[[Relationship], JSONObject],
+        *,
+        if_match: str | None = None,
+    ) -> Relationship:
+        async def work(tx: AsyncManagedTransaction) -> Relationship:
+            # The source twin's lock serialises writes to its relationships.
+            await self._run(tx, cypher.LOCK_TWIN, tenant, id=source_id)
+            rows = await self._run(
+                tx, cypher.GET_RELATIONSHIP, tenant, source_id=source_id, id=rel_id
+            )
+            if not rows:
+                raise NotFound(f"Twin {source_id!r} has no relationship with id {rel_id!r}.")
+            current = _relationship(rows[0]["rel"])
+            _check_etag(current.etag, if_match, "relationship")
+            updated = await self._run(
+                tx,
+                cypher.UPDATE_RELATIONSHIP,
+                tenant,
+                source_id=source_id,
+                id=rel_id,
+                properties=dump_document(apply(current)),
+                etag=new_etag(),
+            )
+            return _relationship(updated[0]["rel"])
+
+        return await self._write(work)
+
     # -- models ----------------------------------------------------------------------------
 
     async def add_models(self, tenant: TenantId, models: Sequence[NewModel]) -> list[StoredModel]:
@@ -361,3 +468,128 @@ class Neo4jStore:
             await self._run(tx, cypher.DELETE_MODEL, tenant, id=model_id)
 
         await self._write(work)
+
+    # -- read plans ------------------------------------------------------------------------
+
+    async def lookup_twin(self, tenant: TenantId, query: TwinLookup) -> TwinRow | None:
+        compiler = CypherCompiler()
+        statement = compiler.lookup(query)
+
+        async def work(tx: AsyncManagedTransaction) -> TwinRow | None:
+            rows = await self._run(tx, statement, tenant, **compiler.params)
+            return twin_row(rows[0]["twin"], query.node) if rows else None
+
+        return await self._read(work)
+
+    async def list_twins(self, tenant: TenantId, query: TwinListQuery) -> TwinPage:
+        compiler = CypherCompiler()
+        statement = compiler.list(query)
+
+        async def work(tx: AsyncManagedTransaction) -> TwinPage:
+            [row] = await self._run(tx, statement, tenant, **compiler.params)
+            return twin_page(row["total"], row["rows"], query.first, query.node)
+
+        return await self._read(work)
+
+    # -- bulk import -----------------------------------------------------------------------
+
+    async def import_batch(
+        self,
+        tenant: TenantId,
+        twins: Sequence[NewTwin],
+        relationships: Sequence[NewRelationship],
+    ) -> None:
+        if not twins and not relationships:
+            return
+        referenced = _outside_references(twins, relationships)
+        batch = {t.id for t in twins}
+        now = dump_time(now_utc())
+        twin_rows = [
+            {
+                "id": t.id,
+                "node": _node(
+                    t.model,
+                    t.properties,
+                    t.components,
+                    created_at=now,
+                    now=now,
+                    metadata=stamp_metadata(
+                        {}, t.properties, t.components, touched=None, moment=now
+                    ),
+                ),
+            }
+            for t in twins
+        ]
+        local: list[dict[str, Any]] = []
+        remote: list[dict[str, Any]] = []
+        for r in relationships:
+            (remote if is_remote_ref(r.target) else local).append(
+                {
+                    "source_id": r.source_id,
+                    "id": r.id,
+                    "name": r.name,
+                    "target": r.target,
+                    "properties": dump_document(r.properties),
+                    "etag": new_etag(),
+                }
+            )
+        keys = [
+            {"source_id": r.source_id, "id": r.id}
+            for r in relationships
+            if r.source_id not in batch
+        ]
+
+        async def work(tx: AsyncManagedTransaction) -> None:
+            if twins:
+                rows = await self._run(tx, cypher.EXISTING_TWIN_IDS, tenant, ids=list(batch))
+                if rows:
+                    taken = sorted(row["id"] for row in rows)
+                    raise Conflict(
+                        f"{len(taken)} twin ids of the batch already exist.",
+                        details={"twins": taken[:20]},
+                    )
+            if referenced:
+                rows = await self._run(tx, cypher.LOCK_TWIN_IDS, tenant, ids=referenced)
+                found = {row["id"] for row in rows}
+                missing = [twin_id for twin_id in referenced if twin_id not in found]
+                if missing:
+                    raise NotFound(
+                        f"No twin with id {missing[0]!r} exists; relationships need their "
+                        "source and local target.",
+                        details={"twins": missing[:20]},
+                    )
+            if keys:
+                rows = await self._run(tx, cypher.EXISTING_RELATIONSHIP_IDS, tenant, keys=keys)
+                if rows:
+                    raise Conflict(
+                        "A relationship id of the batch is already taken for its source twin.",
+                        details={"relationships": [[r["source_id"], r["id"]] for r in rows[:20]]},
+                    )
+            for statement, batch_rows in (
+                (cypher.IMPORT_TWINS, twin_rows),
+                (cypher.IMPORT_LOCAL_RELATIONSHIPS, local),
+                (cypher.IMPORT_REMOTE_RELATIONSHIPS, remote),
+            ):
+                if batch_rows:
+                    await self._run(tx, statement, tenant, rows=batch_rows)
+
+        await self._write(work)
+
+
+def _outside_references(
+    twins: Sequence[NewTwin], relationships: Sequence[NewRelationship]
+) -> list[str]:
+    """Twin ids the relationships need that the batch does not create, in first-use order;
+    ``Conflict`` if the batch repeats a twin id or a (source, relationship id) pair."""
+    batch = {t.id for t in twins}
+    if len(batch) != len(twins):
+        raise Conflict("The batch creates the same twin id more than once.")
+    if len({(r.source_id, r.id) for r in relationships}) != len(relationships):
+        raise Conflict("The batch creates the same relationship id of a source more than once.")
+    needed = dict.fromkeys(
+        twin_id
+        for r in relationships
+        for twin_id in (r.source_id, *(() if is_remote_ref(r.target) else (r.target,)))
+        if twin_id not in batch
+    )
+    return list(needed)

@@ -13,7 +13,10 @@ SCHEMA = (
     "FOR (r:RemoteTwin) REQUIRE (r.tenant, r.ref) IS UNIQUE",
 )
 
-TWIN_FIELDS = "t { .id, .model, .properties, .components, .etag, .created_at, .updated_at } AS twin"
+TWIN_FIELDS = (
+    "t { .id, .model, .properties, .components, .etag, .created_at, .updated_at, .metadata } "
+    "AS twin"
+)
 REL_FIELDS = "r { .source_id, .id, .name, .target, .properties, .etag } AS rel"
 
 GET_TWIN = f"MATCH (t:Twin {{tenant: $tenant, id: $id}}) RETURN {TWIN_FIELDS}"
@@ -24,16 +27,19 @@ LOCK_TWIN = (
     f"RETURN {TWIN_FIELDS}"
 )
 
-CREATE_TWIN = (
-    "CREATE (t:Twin {tenant: $tenant, id: $id, model: $model, properties: $properties, "
-    "components: $components, etag: $etag, created_at: $now, updated_at: $now}) "
+# A twin node is written whole from $node (document, metadata and p.<path> leaves); tenant and
+# id are always set from their own parameters.
+CREATE_TWIN = f"CREATE (t:Twin) SET t = $node, t.tenant = $tenant, t.id = $id RETURN {TWIN_FIELDS}"
+
+REPLACE_TWIN = (
+    "MATCH (t:Twin {tenant: $tenant, id: $id}) SET t = $node, t.tenant = $tenant, t.id = $id "
     f"RETURN {TWIN_FIELDS}"
 )
 
-REPLACE_TWIN = (
+# How many relationships start and end at a twin (a delete without cascade refuses).
+TWIN_RELATIONSHIP_COUNTS = (
     "MATCH (t:Twin {tenant: $tenant, id: $id}) "
-    "SET t.properties = $properties, t.components = $components, t.etag = $etag, "
-    f"t.updated_at = $now RETURN {TWIN_FIELDS}"
+    "RETURN COUNT { (t)-[:REL]->() } AS outgoing, COUNT { (t)<-[:REL]-() } AS incoming"
 )
 
 DELETE_TWIN = (
@@ -82,6 +88,11 @@ DELETE_RELATIONSHIP = (
     "DELETE t"
 )
 
+UPDATE_RELATIONSHIP = (
+    "MATCH (:Twin {tenant: $tenant, id: $source_id})-[r:REL {id: $id}]->() "
+    f"SET r.properties = $properties, r.etag = $etag RETURN {REL_FIELDS}"
+)
+
 MODEL_FIELDS = "m { .id, .document, .uploaded_at, .decommissioned } AS model"
 
 GET_MODELS = f"UNWIND $ids AS id MATCH (m:Model {{tenant: $tenant, id: id}}) RETURN {MODEL_FIELDS}"
@@ -103,3 +114,34 @@ LOCK_MODEL = (
 DELETE_MODEL = "MATCH (m:Model {tenant: $tenant, id: $id}) DELETE m"
 
 PING = "RETURN 1 AS ok"
+
+# Bulk import (one transaction): which batch ids are taken, lock the stored twins the batch's
+# relationships use, find taken relationship ids, then write twins and edges laid out exactly as
+# CREATE_TWIN and CREATE_*_RELATIONSHIP write them.
+EXISTING_TWIN_IDS = "UNWIND $ids AS id MATCH (t:Twin {tenant: $tenant, id: id}) RETURN t.id AS id"
+LOCK_TWIN_IDS = (
+    "UNWIND $ids AS id MATCH (t:Twin {tenant: $tenant, id: id}) "
+    "SET t._lock = true REMOVE t._lock RETURN t.id AS id"
+)
+EXISTING_RELATIONSHIP_IDS = (
+    "UNWIND $keys AS key "
+    "MATCH (:Twin {tenant: $tenant, id: key.source_id})-[r:REL {id: key.id}]->() "
+    "RETURN r.source_id AS source_id, r.id AS id"
+)
+IMPORT_TWINS = (
+    "UNWIND $rows AS row CREATE (t:Twin) SET t = row.node, t.tenant = $tenant, t.id = row.id"
+)
+IMPORT_LOCAL_RELATIONSHIPS = (
+    "UNWIND $rows AS row "
+    "MATCH (s:Twin {tenant: $tenant, id: row.source_id}) "
+    "MATCH (t:Twin {tenant: $tenant, id: row.target}) "
+    "CREATE (s)-[r:REL {tenant: $tenant, source_id: row.source_id, id: row.id, name: row.name, "
+    "target: row.target, properties: row.properties, etag: row.etag}]->(t)"
+)
+IMPORT_REMOTE_RELATIONSHIPS = (
+    "UNWIND $rows AS row "
+    "MATCH (s:Twin {tenant: $tenant, id: row.source_id}) "
+    "MERGE (t:RemoteTwin {tenant: $tenant, ref: row.target}) "
+    "CREATE (s)-[r:REL {tenant: $tenant, source_id: row.source_id, id: row.id, name: row.name, "
+    "target: row.target, properties: row.properties, etag: row.etag}]->(t)"
+)
