@@ -1,10 +1,16 @@
-"""Run every benchmark, write bench/results/<name>.json and print a short table."""
+"""Run the benchmarks, write bench/results/<name>.json and print a short table per benchmark.
+
+``python -m bench`` runs all of them; ``--only twin_api`` (or ``ontology_validation``) picks one.
+"""
 
 from __future__ import annotations
 
+import argparse
+import os
 import platform
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,30 +18,17 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from bench import ontology_validation
+from bench import ontology_validation, twin_api
 
 RESULTS = Path(__file__).resolve().parent / "results"
+BENCHMARKS = ("ontology_validation", "twin_api")
 
 
-def main() -> int:
-    console = Console()
-    RESULTS.mkdir(exist_ok=True)
-    environment = {
-        "python": sys.version.split()[0],
-        "machine": platform.machine(),
-        "cpus": __import__("os").cpu_count(),
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    results: dict[str, Any] = {"ontology_validation": ontology_validation.run()}
-    for name, data in results.items():
-        (RESULTS / f"{name}.json").write_bytes(
-            orjson.dumps({"environment": environment, "results": data}, option=orjson.OPT_INDENT_2)
-        )
-
+def ontology_table(data: dict[str, Any]) -> Table:
     table = Table(title="DTDL validation (median of runs)")
     for column in ("model set", "interfaces", "median", "min-max", "goal", "met"):
         table.add_column(column)
-    for name, row in results["ontology_validation"].items():
+    for name, row in data.items():
         table.add_row(
             name,
             str(row["interfaces"]),
@@ -44,7 +37,118 @@ def main() -> int:
             f"{row['goal_s']:.0f} s",
             "yes" if row["median_s"] <= row["goal_s"] else "NO",
         )
-    console.print(table)
+    return table
+
+
+def _ms(stats: dict[str, float]) -> str:
+    return f"{stats['median']:.2f} ({stats['min']:.2f}-{stats['max']:.2f})"
+
+
+def _rate(stats: dict[str, float]) -> str:
+    return f"{stats['median']:,.0f} ({stats['min']:,.0f}-{stats['max']:,.0f})"
+
+
+def twin_api_tables(data: dict[str, Any]) -> list[Table]:
+    scale = data["scale"]
+    table = Table(
+        title=f"Twin API at {scale['name']} scale ({scale['twins']:,} twins, "
+        f"{scale['relationships']:,} relationships): ours (GraphQL, in-process) vs raw driver; "
+        f"median (min-max) of {data['method']['rounds']} interleaved rounds"
+    )
+    columns = (
+        "store",
+        "operation",
+        "ops/round",
+        "ours p50 ms",
+        "raw p50 ms",
+        "p50 ours/raw",
+        "ours p99 ms",
+        "raw p99 ms",
+        "ours ops/s",
+        "raw ops/s",
+        "stmts",
+        "db hits ours/raw",
+    )
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("store", "operation") else "right")
+    for store, operations in data["stores"].items():
+        for name, title in twin_api.TITLES.items():
+            row = operations.get(name)
+            if row is None:
+                continue
+            hits = row.get("db_hits")
+            table.add_row(
+                store,
+                title,
+                str(row["ops_per_round"]),
+                _ms(row["ours"]["p50_ms"]),
+                _ms(row["raw"]["p50_ms"]),
+                f"{row['ratio']['p50_ours_over_raw']:.1f}x",
+                _ms(row["ours"]["p99_ms"]),
+                _ms(row["raw"]["p99_ms"]),
+                _rate(row["ours"]["ops_s"]),
+                _rate(row["raw"]["ops_s"]),
+                str(row["statements_per_op"]),
+                f"{hits['ours']:,}/{hits['raw']:,}" if hits else "-",
+            )
+    seeding = Table(title="Seeding through GraphStore.import_batch")
+    for column in ("store", "twins", "relationships", "seconds", "twins/s"):
+        seeding.add_column(column, justify="left" if column == "store" else "right")
+    for store, operations in data["stores"].items():
+        s = operations["seeding"]
+        seeding.add_row(
+            store,
+            f"{s['twins']:,}",
+            f"{s['relationships']:,}",
+            f"{s['seconds']:.1f}",
+            f"{s['twins_per_s']:,.0f}",
+        )
+    return [table, seeding]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--only", choices=BENCHMARKS, action="append", help="run only these")
+    parser.add_argument("--rounds", type=int, default=twin_api.ROUNDS, help="twin_api rounds")
+    parser.add_argument(
+        "--ops-scale",
+        type=float,
+        default=1.0,
+        help="twin_api: multiply the operations per round (e.g. 0.2 for a quick look)",
+    )
+    args = parser.parse_args(argv)
+    selected = args.only or list(BENCHMARKS)
+
+    console = Console()
+    RESULTS.mkdir(exist_ok=True)
+    environment = {
+        "python": sys.version.split()[0],
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    runners: dict[str, Callable[[], dict[str, Any]]] = {
+        "ontology_validation": ontology_validation.run,
+        "twin_api": lambda: twin_api.run(
+            rounds=args.rounds, ops_scale=args.ops_scale, log=lambda m: console.log(m)
+        ),
+    }
+    results: dict[str, Any] = {}
+    for name in selected:
+        started = time.perf_counter()
+        results[name] = runners[name]()
+        console.log(f"{name} took {time.perf_counter() - started:.0f} s")
+        (RESULTS / f"{name}.json").write_bytes(
+            orjson.dumps(
+                {"environment": environment, "results": results[name]}, option=orjson.OPT_INDENT_2
+            )
+        )
+
+    if "ontology_validation" in results:
+        console.print(ontology_table(results["ontology_validation"]))
+    if "twin_api" in results:
+        for table in twin_api_tables(results["twin_api"]):
+            console.print(table)
     console.print(f"results written to {RESULTS}/")
     return 0
 

@@ -12,6 +12,9 @@ internals (queries, URIs, stack traces); those go to the server log only.
     ├── NotFound               the twin/relationship/model does not exist here    404
     │   └── ModelNotFound      a DTMI that is not in the tenant's registry        404
     ├── ValidationFailed       input breaks the ontology or the API's rules       400
+    ├── BadRequest             not a well-formed GraphQL request over HTTP        400
+    ├── GraphQLParseFailed     the GraphQL document does not parse                400
+    ├── GraphQLInvalid         the document or its variables fail validation      400
     ├── Conflict               stale ifMatch etag, or the id is already taken     409
     ├── ModelInUse             a model cannot be deleted while twins use it       409
     ├── LimitExceeded          a size, depth or rate limit was hit                429
@@ -74,6 +77,27 @@ class ValidationFailed(TwinmeshError):
     http_status = 400
 
 
+class BadRequest(TwinmeshError):
+    """The HTTP request is not a GraphQL request we take (method, media type, body)."""
+
+    code = "BAD_REQUEST"
+    http_status = 400
+
+
+class GraphQLParseFailed(TwinmeshError):
+    """The GraphQL document has a syntax error."""
+
+    code = "GRAPHQL_PARSE_FAILED"
+    http_status = 400
+
+
+class GraphQLInvalid(TwinmeshError):
+    """The document does not validate against the schema, or its variables do not coerce."""
+
+    code = "GRAPHQL_VALIDATION_FAILED"
+    http_status = 400
+
+
 class Conflict(TwinmeshError):
     """A stale ``ifMatch`` etag, or an id that is already taken; nothing was changed."""
 
@@ -128,6 +152,9 @@ ERROR_TABLE: dict[str, ErrorMapping] = {
         NotFound,
         ModelNotFound,
         ValidationFailed,
+        BadRequest,
+        GraphQLParseFailed,
+        GraphQLInvalid,
         Conflict,
         ModelInUse,
         LimitExceeded,

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from graphql.error import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from twinmesh.errors import INTERNAL, TwinmeshError
+from twinmesh.errors import INTERNAL, GraphQLInvalid, GraphQLParseFailed, TwinmeshError
 
 log = logging.getLogger("twinmesh.graphql")
 
@@ -27,7 +27,18 @@ def public_error(error: GraphQLError) -> GraphQLError:
     if original is None or isinstance(original, GraphQLError):
         # Parse, validation and variable-coercion errors come from graphql-core and name only
         # the document and its inputs (coercion errors wrap a GraphQLError as the original).
-        return error
+        if (error.extensions or {}).get("code"):
+            return error
+        kind = GraphQLParseFailed if error.message.startswith("Syntax Error") else GraphQLInvalid
+        return GraphQLError(
+            error.message,
+            error.nodes,
+            error.source,
+            error.positions,
+            error.path,
+            original_error=original,
+            extensions={**(error.extensions or {}), "code": kind.code},
+        )
     if isinstance(original, TwinmeshError):
         extensions = {"code": original.code, **original.details}
         return GraphQLError(

@@ -49,7 +49,7 @@ from graphql.validation import (
 )
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 
-from twinmesh.errors import LimitExceeded
+from twinmesh.errors import GraphQLParseFailed, LimitExceeded
 
 # Arguments that size a page of a connection or list.
 PAGE_ARGUMENTS = frozenset({"first", "last"})
@@ -290,6 +290,17 @@ class RequestLimits(SchemaExtension):
                     f"The document has more than {self.limits.max_tokens} tokens.",
                     "tokens",
                     self.limits.max_tokens,
+                ) from error
+            if error.message.startswith("Syntax Error") and not (error.extensions or {}).get(
+                "code"
+            ):
+                raise GraphQLError(
+                    error.message,
+                    error.nodes,
+                    error.source,
+                    error.positions,
+                    error.path,
+                    extensions={**(error.extensions or {}), "code": GraphQLParseFailed.code},
                 ) from error
             raise
         result = context.result

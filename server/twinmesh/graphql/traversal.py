@@ -18,11 +18,12 @@ from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 from twinmesh.errors import LimitExceeded, ValidationFailed
 from twinmesh.graphql import cursors
 from twinmesh.graphql.context import Info
+from twinmesh.graphql.limits import GraphQLLimits
 from twinmesh.store.plan import EdgePage, Expansion, NodeSelection, TwinLookup
 
 MAX_TRAVERSAL_DEPTH = 4
 DEFAULT_PAGE = 50
-MAX_PAGE = 500
+MAX_PAGE = GraphQLLimits().max_page_size  # the request limits reject larger pages first
 RELATIONSHIP_FIELDS: dict[str, Literal["out", "in"]] = {
     "relationships": "out",
     "incomingRelationships": "in",

@@ -39,6 +39,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from twinmesh import errors
 from twinmesh.graphql.context import RequestContext
 from twinmesh.graphql.errors import unexpected_error_extensions
 
@@ -52,6 +53,8 @@ MAX_BODY_BYTES = 1024 * 1024
 
 ContextGetter = Callable[[Request], Awaitable[RequestContext]]
 # Renders GraphiQL for a browser's GET; None in production.
+BAD_REQUEST_CODE = errors.BadRequest.code
+
 PageRenderer = Callable[[Request], Awaitable[Response]]
 
 
@@ -249,7 +252,8 @@ class GraphQLEndpoint:
             status = exc.status
             if isinstance(exc, MalformedRequest) and media_type == JSON:
                 status = 200
-            return json_response(error_body(exc.message), status, media_type or JSON, exc.headers)
+            body = error_body(exc.message, code=BAD_REQUEST_CODE)
+            return json_response(body, status, media_type or JSON, exc.headers)
         except Exception as exc:
             extensions = unexpected_error_extensions(exc, "serving /graphql")
             return json_response(
@@ -289,4 +293,4 @@ class GraphQLEndpoint:
 
     def request_error(self, message: str, media_type: str) -> Response:
         status = 400 if media_type == GRAPHQL_RESPONSE_JSON else 200
-        return json_response(error_body(message), status, media_type)
+        return json_response(error_body(message, code=BAD_REQUEST_CODE), status, media_type)
