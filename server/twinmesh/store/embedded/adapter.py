@@ -36,6 +36,7 @@ from twinmesh.store.codec import dump_document, dump_time, load_document, load_t
 from twinmesh.store.embedded import sql
 from twinmesh.store.embedded.reads import SqlCompiler, assemble
 from twinmesh.store.embedded.schema import COLUMN_UPGRADES, SCHEMA
+from twinmesh.store.etags import check_etag
 from twinmesh.store.plan import TwinListQuery, TwinLookup, TwinPage, TwinRow
 from twinmesh.store.port import StatementObserver
 
@@ -77,14 +78,6 @@ def _model(row: Row) -> StoredModel:
         uploaded_at=load_time(row[2]),
         decommissioned=bool(row[3]),
     )
-
-
-def _check_etag(current: str, if_match: str | None, what: str) -> None:
-    if if_match is not None and if_match != current:
-        raise Conflict(
-            f"The {what} was changed by someone else (etag {current}); read it again and "
-            "retry with the new etag."
-        )
 
 
 class EmbeddedStore:
@@ -189,7 +182,7 @@ class EmbeddedStore:
         current = self._fetch_twin(conn, tenant, twin_id)
         if current is None:
             raise NotFound(f"No twin with id {twin_id!r} exists.")
-        _check_etag(current[4], if_match, "twin")
+        check_etag(current[4], if_match, "twin")
         return current
 
     async def create_twin(self, tenant: TenantId, twin: NewTwin) -> Twin:
@@ -364,7 +357,7 @@ class EmbeddedStore:
             current = self._fetch_relationship(conn, tenant, source_id, rel_id)
             if current is None:
                 raise NotFound(f"Twin {source_id!r} has no relationship with id {rel_id!r}.")
-            _check_etag(current[5], if_match, "relationship")
+            check_etag(current[5], if_match, "relationship")
             self._run(conn, sql.DELETE_RELATIONSHIP, tenant, source_id=source_id, id=rel_id)
 
         await self._transaction(delete)
@@ -382,7 +375,7 @@ class EmbeddedStore:
             row = self._fetch_relationship(conn, tenant, source_id, rel_id)
             if row is None:
                 raise NotFound(f"Twin {source_id!r} has no relationship with id {rel_id!r}.")
-            _check_etag(row[5], if_match, "relationship")
+            check_etag(row[5], if_match, "relationship")
             properties = dump_document(apply(_relationship(row)))
             etag = new_etag()
             self._run(

@@ -32,28 +32,16 @@ from twinmesh.domain import (
 )
 from twinmesh.errors import Conflict, ModelInUse, NotFound, StoreUnavailable, TwinmeshError
 from twinmesh.store.codec import dump_document, dump_time, load_document, load_time, now_utc
+from twinmesh.store.etags import check_etag
 from twinmesh.store.neo4j import cypher
 from twinmesh.store.neo4j.documents import flatten
 from twinmesh.store.neo4j.reads import CypherCompiler
 from twinmesh.store.plan import TwinListQuery, TwinLookup, TwinPage, TwinRow
 from twinmesh.store.port import StatementObserver
-from twinmesh.store.results import twin_page, twin_row
+from twinmesh.store.results import relationship_of, twin_of, twin_page, twin_row
 
 T = TypeVar("T")
 Record = dict[str, Any]
-
-
-def _twin(data: Record) -> Twin:
-    return Twin(
-        id=data["id"],
-        model=data["model"],
-        properties=load_document(data["properties"]),
-        components=load_document(data["components"]),
-        etag=data["etag"],
-        created_at=load_time(data["created_at"]),
-        updated_at=load_time(data["updated_at"]),
-        metadata=load_document(data.get("metadata")),
-    )
 
 
 def _node(
@@ -78,17 +66,6 @@ def _node(
     }
 
 
-def _relationship(data: Record) -> Relationship:
-    return Relationship(
-        source_id=data["source_id"],
-        id=data["id"],
-        name=data["name"],
-        target=data["target"],
-        properties=load_document(data["properties"]),
-        etag=data["etag"],
-    )
-
-
 def _model(data: Record) -> StoredModel:
     return StoredModel(
         id=data["id"],
@@ -96,14 +73,6 @@ def _model(data: Record) -> StoredModel:
         uploaded_at=load_time(data["uploaded_at"]),
         decommissioned=bool(data["decommissioned"]),
     )
-
-
-def _check_etag(current: str, if_match: str | None, what: str) -> None:
-    if if_match is not None and if_match != current:
-        raise Conflict(
-            f"The {what} was changed by someone else (etag {current}); read it again and "
-            "retry with the new etag."
-        )
 
 
 class Neo4jStore:
@@ -216,14 +185,14 @@ class Neo4jStore:
                 metadata=metadata,
             )
             rows = await self._run(tx, cypher.CREATE_TWIN, tenant, id=twin.id, node=node)
-            return _twin(rows[0]["twin"])
+            return twin_of(rows[0]["twin"])
 
         return await self._write(work)
 
     async def get_twin(self, tenant: TenantId, twin_id: str) -> Twin | None:
         async def work(tx: AsyncManagedTransaction) -> Twin | None:
             rows = await self._run(tx, cypher.GET_TWIN, tenant, id=twin_id)
-            return _twin(rows[0]["twin"]) if rows else None
+            return twin_of(rows[0]["twin"]) if rows else None
 
         return await self._read(work)
 
@@ -234,7 +203,7 @@ class Neo4jStore:
         if not rows:
             raise NotFound(f"No twin with id {twin_id!r} exists.")
         current: Record = rows[0]["twin"]
-        _check_etag(current["etag"], if_match, "twin")
+        check_etag(current["etag"], if_match, "twin")
         return current
 
     async def _update(
@@ -247,7 +216,7 @@ class Neo4jStore:
     ) -> Twin:
         """Read-modify-write under the twin's write lock, inside the caller's transaction."""
         locked = await self._locked_twin(tx, tenant, twin_id, if_match)
-        current = _twin(locked)
+        current = twin_of(locked)
         update = apply(current)
         now = dump_time(now_utc())
         metadata = stamp_metadata(
@@ -266,7 +235,7 @@ class Neo4jStore:
             metadata=metadata,
         )
         rows = await self._run(tx, cypher.REPLACE_TWIN, tenant, id=twin_id, node=node)
-        return _twin(rows[0]["twin"])
+        return twin_of(rows[0]["twin"])
 
     async def replace_twin(
         self,
@@ -341,7 +310,7 @@ class Neo4jStore:
                 properties=dump_document(rel.properties),
                 etag=new_etag(),
             )
-            return _relationship(rows[0]["rel"])
+            return relationship_of(rows[0]["rel"])
 
         return await self._write(work)
 
@@ -350,7 +319,7 @@ class Neo4jStore:
     ) -> list[Relationship]:
         async def work(tx: AsyncManagedTransaction) -> list[Relationship]:
             rows = await self._run(tx, query, tenant, id=twin_id, name=name)
-            return [_relationship(row["rel"]) for row in rows]
+            return [relationship_of(row["rel"]) for row in rows]
 
         return await self._read(work)
 
@@ -374,7 +343,7 @@ class Neo4jStore:
             )
             if not rows:
                 raise NotFound(f"Twin {source_id!r} has no relationship with id {rel_id!r}.")
-            _check_etag(rows[0]["rel"]["etag"], if_match, "relationship")
+            check_etag(rows[0]["rel"]["etag"], if_match, "relationship")
             await self._run(tx, cypher.DELETE_RELATIONSHIP, tenant, source_id=source_id, id=rel_id)
 
         await self._write(work)
@@ -396,8 +365,8 @@ class Neo4jStore:
             )
             if not rows:
                 raise NotFound(f"Twin {source_id!r} has no relationship with id {rel_id!r}.")
-            current = _relationship(rows[0]["rel"])
-            _check_etag(current.etag, if_match, "relationship")
+            current = relationship_of(rows[0]["rel"])
+            check_etag(current.etag, if_match, "relationship")
             updated = await self._run(
                 tx,
                 cypher.UPDATE_RELATIONSHIP,
@@ -407,7 +376,7 @@ class Neo4jStore:
                 properties=dump_document(apply(current)),
                 etag=new_etag(),
             )
-            return _relationship(updated[0]["rel"])
+            return relationship_of(updated[0]["rel"])
 
         return await self._write(work)
 
