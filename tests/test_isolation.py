@@ -1,0 +1,198 @@
+"""Tenant isolation, on both stores (SECURITY.md items 25, 36-39, 44).
+
+Tenant A and tenant C hold the same data; tenant B also holds twins, relationships and models
+whose ids collide with A's, plus ids that only B has. Every root query and mutation, listed
+from the schema itself, is sent as A and as C with B's ids: the two answers must be
+byte-identical (B's existence is invisible to A, including through "not found"), and B's data
+must be unchanged afterwards. A new root field without a case here fails the suite.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from twinmesh.bootstrap import Services, build_services
+from twinmesh.config import Settings
+from twinmesh.domain import NewRelationship, NewTwin, TenantId
+from twinmesh.graphql.schema import schema
+from twinmesh.http.app import create_app
+from twinmesh.store.port import GraphStore
+
+BASE = "dtmi:iso:Thing;1"
+B_ONLY_MODEL = "dtmi:iso:Secret;1"
+SECRET = "SECRET-OF-B"
+
+
+def interface(dtmi: str, *contents: dict[str, Any], extends: str | None = None) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "@context": "dtmi:dtdl:context;3",
+        "@id": dtmi,
+        "@type": "Interface",
+        "contents": list(contents),
+    }
+    if extends:
+        document["extends"] = extends
+    return document
+
+
+THING = interface(
+    BASE,
+    {"@type": "Property", "name": "label", "schema": "string", "writable": True},
+    {"@type": "Relationship", "name": "link", "target": BASE},
+)
+SECRET_MODEL = interface(B_ONLY_MODEL, extends=BASE)
+
+# (root field, operation, variables): every request names ids that exist only in B,
+# or that collide with A's.
+CASES: list[tuple[str, str, dict[str, Any]]] = [
+    ("twin", "query($id: ID!) { twin(id: $id) { id properties } }", {"id": "b-only"}),
+    ("twin", "query($id: ID!) { twin(id: $id) { id properties } }", {"id": "shared"}),
+    ("twins", "{ twins(first: 100) { totalCount edges { node { id properties } } } }", {}),
+    (
+        "twins",
+        "query($m: String) { twins(model: $m) { totalCount edges { node { id } } } }",
+        {"m": B_ONLY_MODEL},
+    ),
+    ("models", "{ models { id } }", {}),
+    ("model", "query($id: String!) { model(id: $id) { id } }", {"id": B_ONLY_MODEL}),
+    (
+        "uploadModels",
+        "mutation($m: [JSON!]!) { uploadModels(models: $m) { id } }",
+        {"m": [interface("dtmi:iso:Child;1", extends=B_ONLY_MODEL)]},
+    ),
+    (
+        "decommissionModel",
+        "mutation($id: String!) { decommissionModel(id: $id) { id } }",
+        {"id": B_ONLY_MODEL},
+    ),
+    ("deleteModel", "mutation($id: String!) { deleteModel(id: $id) }", {"id": B_ONLY_MODEL}),
+    (
+        "createTwin",
+        "mutation($i: CreateTwinInput!) { createTwin(input: $i) { id } }",
+        {"i": {"id": "new-one", "model": B_ONLY_MODEL}},
+    ),
+    (
+        "createRelationship",
+        "mutation($i: CreateRelationshipInput!) { createRelationship(input: $i) { id } }",
+        {"i": {"sourceId": "shared", "id": "x", "name": "link", "targetId": "b-only"}},
+    ),
+    (
+        "createRelationship",
+        "mutation($i: CreateRelationshipInput!) { createRelationship(input: $i) { id } }",
+        {"i": {"sourceId": "b-only", "id": "x", "name": "link", "targetId": "shared"}},
+    ),
+    (
+        "updateTwin",
+        "mutation($id: ID!, $p: [JSONPatchOperation!]!) { updateTwin(id: $id, patch: $p) { id } }",
+        {"id": "b-only", "p": [{"op": "replace", "path": "/label", "value": "pwned"}]},
+    ),
+    ("deleteTwin", "mutation($id: ID!) { deleteTwin(id: $id, cascade: true) }", {"id": "b-only"}),
+    (
+        "deleteRelationship",
+        'mutation { deleteRelationship(sourceId: "shared", id: "b-rel") }',
+        {},
+    ),
+    (
+        "deleteRelationship",
+        'mutation { deleteRelationship(sourceId: "b-only", id: "b-rel") }',
+        {},
+    ),
+    (
+        "updateRelationship",
+        'mutation($p: [JSONPatchOperation!]!) { updateRelationship(sourceId: "shared", '
+        'id: "b-rel", patch: $p) { id } }',
+        {"p": [{"op": "add", "path": "/x", "value": 1}]},
+    ),
+]
+
+
+def test_every_root_field_has_an_isolation_case() -> None:
+    graphql_schema = schema._schema
+    root_fields = set()
+    for type_name in ("Query", "Mutation", "Subscription"):
+        root = graphql_schema.type_map.get(type_name)
+        if root is not None:
+            root_fields |= set(root.fields)  # type: ignore[attr-defined]
+    assert root_fields == {field for field, _, _ in CASES}
+
+
+async def seed(services: Services, tenant: TenantId, *, secret: bool) -> None:
+    await services.models.upload(tenant, [THING, *([SECRET_MODEL] if secret else [])])
+    label = SECRET if secret else "mine"
+    await services.twins.create_twin(tenant, NewTwin("shared", BASE, {"label": label}))
+    await services.twins.create_twin(tenant, NewTwin("other", BASE, {"label": label}))
+    await services.twins.create_relationship(
+        tenant, NewRelationship("shared", "a-rel", "link", "other")
+    )
+    if secret:
+        await services.twins.create_twin(tenant, NewTwin("b-only", B_ONLY_MODEL, {"label": SECRET}))
+        await services.twins.create_relationship(
+            tenant, NewRelationship("shared", "b-rel", "link", "b-only", {})
+        )
+        await services.twins.create_relationship(
+            tenant, NewRelationship("b-only", "b-rel", "link", "shared", {})
+        )
+
+
+async def snapshot(services: Services, tenant: TenantId) -> Any:
+    store = services.store
+    twins = [await store.get_twin(tenant, i) for i in ("shared", "other", "b-only")]
+    rels = [await store.list_relationships(tenant, i) for i in ("shared", "b-only")]
+    return twins, rels, await store.list_models(tenant)
+
+
+@pytest.fixture
+async def tenants(store: GraphStore) -> dict[str, Services]:
+    run = uuid.uuid4().hex[:8]
+    services = {
+        name: build_services(Settings(default_tenant=f"{name}-{run}"), store=store)
+        for name in ("a", "b", "c")
+    }
+    await seed(services["b"], services["b"].default_tenant, secret=True)  # B first: warm caches
+    await seed(services["a"], services["a"].default_tenant, secret=False)
+    await seed(services["c"], services["c"].default_tenant, secret=False)
+    return services
+
+
+async def post(
+    services: Services, query: str, variables: dict[str, Any], headers: dict[str, str] | None = None
+) -> str:
+    transport = httpx.ASGITransport(app=create_app(services))
+    async with httpx.AsyncClient(transport=transport, base_url="http://iso.test") as client:
+        response = await client.post(
+            "/graphql", json={"query": query, "variables": variables}, headers=headers or {}
+        )
+    return f"{response.status_code} {response.text}"
+
+
+@pytest.mark.parametrize(("field", "query", "variables"), CASES, ids=[c[0] for c in CASES])
+async def test_tenant_a_sees_nothing_of_tenant_b(
+    tenants: dict[str, Services], field: str, query: str, variables: dict[str, Any]
+) -> None:
+    b = tenants["b"]
+    before = await snapshot(b, b.default_tenant)
+
+    as_a = await post(tenants["a"], query, variables)
+    as_c = await post(tenants["c"], query, variables)
+
+    assert SECRET not in as_a
+    assert as_a == as_c  # byte-identical: B's ids are indistinguishable from absent ones
+    assert await snapshot(b, b.default_tenant) == before
+
+
+async def test_a_tenant_named_by_the_client_is_ignored(tenants: dict[str, Services]) -> None:
+    query = "query($tenant: String) { twins(first: 10) { edges { node { id properties } } } }"
+    b_tenant = tenants["b"].default_tenant
+    plain = await post(tenants["a"], query, {})
+    spoofed = await post(
+        tenants["a"],
+        query,
+        {"tenant": b_tenant, "tenantId": b_tenant},
+        headers={"x-tenant": b_tenant, "x-twinmesh-tenant": b_tenant, "tenant": b_tenant},
+    )
+    assert SECRET not in spoofed
+    assert spoofed == plain
