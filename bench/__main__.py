@@ -119,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     selected = args.only or list(BENCHMARKS)
 
-    console = Console()
+    # Wide enough for the twin API table when the output is not a terminal (make bench | tee).
+    console = Console(width=None if sys.stdout.isatty() else 180)
     RESULTS.mkdir(exist_ok=True)
     environment = {
         "python": sys.version.split()[0],

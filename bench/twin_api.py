@@ -34,7 +34,7 @@ import sqlite3
 import statistics
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
@@ -405,9 +405,9 @@ async def neo4j_operations(world: World, session: AsyncSession) -> AsyncIterator
 
 def _operations(
     world: World,
-    ours: dict[str, Callable[[str], Awaitable[Any]]],
-    raw: dict[str, Callable[[str], Awaitable[Any]]],
-    parity: dict[str, Callable[[str], Awaitable[Any]]],
+    ours: Mapping[str, Callable[[str], Awaitable[Any]]],
+    raw: Mapping[str, Callable[[str], Awaitable[Any]]],
+    parity: Mapping[str, Callable[[str], Awaitable[Any]]],
 ) -> list[Operation]:
     pools = {
         "point_read": world.twin_ids,
@@ -583,10 +583,20 @@ async def bench_store(
     tenant, campus = campuses[0]
     services = build_services(Settings(default_tenant=tenant), store=store)
     result: dict[str, Any] = {}
+    unpin: list[int] = []
     try:
         log(f"{store_name}: seeding {SCALE} scale")
         result["seeding"] = await seed(services, campuses)
         recorder.clear()
+        if neo4j is not None:
+            # Measure with the database on one CPU and this process (ours and raw) on the other.
+            cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+            if len(cpus) >= 2 and pin(neo4j.process.pid, {cpus[0]}):
+                pin(os.getpid(), {cpus[1]})
+                unpin = cpus
+                result["pinning"] = f"neo4j on CPU {cpus[0]}, bench process on CPU {cpus[1]}"
+            else:
+                result["pinning"] = "none"
         rng = random.Random(SEED)
         async with contextlib.AsyncExitStack() as stack:
             gql = await stack.enter_async_context(app_client(services))
@@ -624,6 +634,8 @@ async def bench_store(
                 result[op.name] = row
     finally:
         await store.close()
+        if unpin:
+            pin(os.getpid(), set(unpin))
     return result
 
 
@@ -679,23 +691,11 @@ async def _run(rounds: int, ops_scale: float, log: Callable[[str], None]) -> dic
         )
         log("neo4j: starting the server")
         with running() as server:
-            cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-            pinned = len(cpus) >= 2 and pin(server.process.pid, {cpus[0]})
-            if pinned:
-                pin(os.getpid(), {cpus[1]})
-            result["neo4j"] = {
-                "version": server.version,
-                "pinning": f"neo4j on CPU {cpus[0]}, bench process on CPU {cpus[1]}"
-                if pinned
-                else "none",
-            }
-            try:
-                result["stores"]["neo4j"] = await bench_store(
-                    "neo4j", campuses, rounds, ops_scale, log, server, Path(tmp)
-                )
-            finally:
-                if pinned:
-                    pin(os.getpid(), set(cpus))
+            result["neo4j"] = {"version": server.version}
+            result["stores"]["neo4j"] = await bench_store(
+                "neo4j", campuses, rounds, ops_scale, log, server, Path(tmp)
+            )
+            result["neo4j"]["pinning"] = result["stores"]["neo4j"].pop("pinning")
     return result
 
 
