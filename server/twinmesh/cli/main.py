@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from twinmesh.cli.ontology_cmd import ontology_app
+from twinmesh.cli.token_cmd import token_app
 
 app = typer.Typer(
     name="twinmesh",
@@ -17,6 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(ontology_app, name="ontology")
+app.add_typer(token_app, name="token")
 
 
 @app.callback()
