@@ -541,16 +541,22 @@ async def open_until_ready(store: GraphStore, deadline_s: float = 90.0) -> None:
 
 
 @contextlib.asynccontextmanager
-async def app_client(services: Services) -> AsyncIterator[GraphQLClient]:
+async def app_client(services: Services, tenant: str) -> AsyncIterator[GraphQLClient]:
+    """A client of the full app, signed in to ``tenant`` with a development token."""
+    assert services.dev_issuer is not None
+    token = services.dev_issuer.issue_token(tenant, "bench")
     transport = httpx.ASGITransport(app=create_app(services))
-    async with httpx.AsyncClient(transport=transport, base_url="http://twinmesh.bench") as client:
+    async with httpx.AsyncClient(
+        transport=transport,
+        base_url="http://twinmesh.bench",
+        headers={"authorization": f"Bearer {token}"},
+    ) as client:
         yield GraphQLClient(client)
 
 
 async def world_of(
-    store_name: str, services: Services, campus: Campus, gql: GraphQLClient
+    store_name: str, services: Services, tenant: TenantId, campus: Campus, gql: GraphQLClient
 ) -> World:
-    tenant = services.default_tenant
     room_models = await services.reads.model_family(tenant, ROOM, exact=False)
     return World(
         store=store_name,
@@ -581,7 +587,8 @@ async def bench_store(
         store = Neo4jStore(neo4j.uri, observer=recorder)
         await open_until_ready(store)
     tenant, campus = campuses[0]
-    services = build_services(Settings(default_tenant=tenant), store=store)
+    # The development issuer's key lives in the bench's temporary directory.
+    services = build_services(Settings(auth_dev_issuer=True, data_dir=tmp), store=store)
     result: dict[str, Any] = {}
     unpin: list[int] = []
     try:
@@ -599,8 +606,8 @@ async def bench_store(
                 result["pinning"] = "none"
         rng = random.Random(SEED)
         async with contextlib.AsyncExitStack() as stack:
-            gql = await stack.enter_async_context(app_client(services))
-            world = await world_of(store_name, services, campus, gql)
+            gql = await stack.enter_async_context(app_client(services, tenant))
+            world = await world_of(store_name, services, TenantId(tenant), campus, gql)
             if neo4j is None:
                 operations = await stack.enter_async_context(
                     contextlib.asynccontextmanager(embedded_operations)(world, path)

@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from graphql_client import bearer, settings_for_tests
 from twinmesh.bootstrap import build_services
 from twinmesh.config import Settings
 from twinmesh.demo import seed_demo
@@ -51,11 +52,13 @@ def readme_graphql_reads() -> list[str]:
 
 @pytest.mark.parametrize("query", readme_graphql_reads())
 async def test_readme_queries_run_on_the_demo_data(query: str) -> None:
-    services = build_services(Settings(), store=EmbeddedStore())
+    services = build_services(settings_for_tests(demo=True), store=EmbeddedStore())
     app = create_app(services, seed=seed_demo)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://demo.test") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://demo.test", headers=bearer(services, "demo")
+        ) as client:
             body = (await client.post("/graphql", json={"query": query})).json()
     assert "errors" not in body, body
     # Every connection in the answer found something in the demo data.

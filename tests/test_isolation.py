@@ -10,13 +10,14 @@ must be unchanged afterwards. A new root field without a case here fails the sui
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 
+from graphql_client import bearer, settings_for_tests
 from twinmesh.bootstrap import Services, build_services
-from twinmesh.config import Settings
 from twinmesh.domain import NewRelationship, NewTwin, TenantId
 from twinmesh.graphql.schema import schema
 from twinmesh.http.app import create_app
@@ -145,51 +146,63 @@ async def snapshot(services: Services, tenant: TenantId) -> Any:
     return twins, rels, await store.list_models(tenant)
 
 
+@dataclass(frozen=True)
+class Tenants:
+    services: Services
+    ids: dict[str, TenantId]
+
+
 @pytest.fixture
-async def tenants(store: GraphStore) -> dict[str, Services]:
+async def tenants(store: GraphStore) -> Tenants:
     run = uuid.uuid4().hex[:8]
-    services = {
-        name: build_services(Settings(default_tenant=f"{name}-{run}"), store=store)
-        for name in ("a", "b", "c")
-    }
-    await seed(services["b"], services["b"].default_tenant, secret=True)  # B first: warm caches
-    await seed(services["a"], services["a"].default_tenant, secret=False)
-    await seed(services["c"], services["c"].default_tenant, secret=False)
-    return services
+    services = build_services(settings_for_tests(), store=store)
+    tenants = {name: TenantId(f"{name}-{run}") for name in ("a", "b", "c")}
+    await seed(services, tenants["b"], secret=True)  # B first: it warms every cache
+    await seed(services, tenants["a"], secret=False)
+    await seed(services, tenants["c"], secret=False)
+    return Tenants(services, tenants)
 
 
 async def post(
-    services: Services, query: str, variables: dict[str, Any], headers: dict[str, str] | None = None
+    tenants: Tenants,
+    name: str,
+    query: str,
+    variables: dict[str, Any],
+    headers: dict[str, str] | None = None,
 ) -> str:
-    transport = httpx.ASGITransport(app=create_app(services))
+    """One request by tenant ``name``'s user, through one app shared by every tenant."""
+    transport = httpx.ASGITransport(app=create_app(tenants.services))
+    auth = bearer(tenants.services, tenants.ids[name], subject="same-user-everywhere")
     async with httpx.AsyncClient(transport=transport, base_url="http://iso.test") as client:
         response = await client.post(
-            "/graphql", json={"query": query, "variables": variables}, headers=headers or {}
+            "/graphql",
+            json={"query": query, "variables": variables},
+            headers={**auth, **(headers or {})},
         )
     return f"{response.status_code} {response.text}"
 
 
 @pytest.mark.parametrize(("field", "query", "variables"), CASES, ids=[c[0] for c in CASES])
 async def test_tenant_a_sees_nothing_of_tenant_b(
-    tenants: dict[str, Services], field: str, query: str, variables: dict[str, Any]
+    tenants: Tenants, field: str, query: str, variables: dict[str, Any]
 ) -> None:
-    b = tenants["b"]
-    before = await snapshot(b, b.default_tenant)
+    before = await snapshot(tenants.services, tenants.ids["b"])
 
-    as_a = await post(tenants["a"], query, variables)
-    as_c = await post(tenants["c"], query, variables)
+    as_a = await post(tenants, "a", query, variables)
+    as_c = await post(tenants, "c", query, variables)
 
     assert SECRET not in as_a
     assert as_a == as_c  # byte-identical: B's ids are indistinguishable from absent ones
-    assert await snapshot(b, b.default_tenant) == before
+    assert await snapshot(tenants.services, tenants.ids["b"]) == before
 
 
-async def test_a_tenant_named_by_the_client_is_ignored(tenants: dict[str, Services]) -> None:
+async def test_a_tenant_named_by_the_client_is_ignored(tenants: Tenants) -> None:
     query = "query($tenant: String) { twins(first: 10) { edges { node { id properties } } } }"
-    b_tenant = tenants["b"].default_tenant
-    plain = await post(tenants["a"], query, {})
+    b_tenant = tenants.ids["b"]
+    plain = await post(tenants, "a", query, {})
     spoofed = await post(
-        tenants["a"],
+        tenants,
+        "a",
         query,
         {"tenant": b_tenant, "tenantId": b_tenant},
         headers={"x-tenant": b_tenant, "x-twinmesh-tenant": b_tenant, "tenant": b_tenant},

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from twinmesh.auth import Authenticator, DevIssuer, IssuerConfig, TokenVerifier
 from twinmesh.config import Settings
-from twinmesh.domain import TenantId, validate_tenant_id
 from twinmesh.services.models import ModelRegistry
 from twinmesh.services.reads import TwinReads
 from twinmesh.services.twins import TwinService
@@ -28,7 +28,8 @@ class Services:
     models: ModelRegistry
     twins: TwinService
     reads: TwinReads
-    default_tenant: TenantId
+    auth: Authenticator
+    dev_issuer: DevIssuer | None
 
 
 def build_store(settings: Settings) -> GraphStore:
@@ -48,10 +49,23 @@ def build_services(settings: Settings, *, store: GraphStore | None = None) -> Se
     """Wire the services over ``store`` (default: the one the settings name)."""
     store = store or build_store(settings)
     models = ModelRegistry(store)
+    issuers = [
+        IssuerConfig(**{**issuer.model_dump(), "algorithms": tuple(issuer.algorithms)})
+        for issuer in settings.auth_issuers
+    ]
+    dev_issuer = None
+    if settings.auth_dev_issuer or settings.demo:
+        dev_issuer = DevIssuer.load_or_create(settings.data_dir)
+        issuers.append(dev_issuer.issuer_config())
     return Services(
         store=store,
         models=models,
         twins=TwinService(store, models),
         reads=TwinReads(store, models),
-        default_tenant=validate_tenant_id(settings.default_tenant),
+        auth=Authenticator(
+            TokenVerifier(issuers, leeway=settings.auth_leeway_s),
+            {tenant.id: not tenant.disabled for tenant in settings.tenants},
+            any_tenant=dev_issuer is not None,
+        ),
+        dev_issuer=dev_issuer,
     )

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -20,6 +20,30 @@ from pydantic_settings import (
 )
 
 CONFIG_FILE_VARIABLE = "TWINMESH_CONFIG"
+
+
+class IssuerSettings(BaseModel):
+    """One trusted issuer of access tokens (see :class:`twinmesh.auth.IssuerConfig`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    issuer: str
+    audience: str
+    jwks_uri: str | None = None
+    jwks: dict[str, Any] | None = None
+    algorithms: list[str] = ["ES256", "RS256", "EdDSA"]
+    tenant_claim: str = "tenant"
+    fixed_tenant: str | None = None
+    roles_claim: str = "roles"
+
+
+class TenantSettings(BaseModel):
+    """A tenant this server serves."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    disabled: bool = False
 
 
 class Settings(BaseSettings):
@@ -45,9 +69,20 @@ class Settings(BaseSettings):
     neo4j_retry_budget_s: float = Field(
         default=5.0, gt=0, description="How long transient Neo4j failures are retried."
     )
-    default_tenant: str = Field(
-        default="demo",
-        description="Tenant of every request until token authentication is configured.",
+    auth_issuers: list[IssuerSettings] = Field(
+        default_factory=list,
+        description="Trusted OAuth2 issuers of access tokens (a TOML array of tables).",
+    )
+    auth_dev_issuer: bool = Field(
+        default=False,
+        description="Trust the built-in development issuer (on with --demo); any tenant it names "
+        "is served.",
+    )
+    auth_leeway_s: float = Field(
+        default=60.0, ge=0, le=300, description="Clock leeway for token exp/nbf/iat, seconds."
+    )
+    tenants: list[TenantSettings] = Field(
+        default_factory=list, description="Tenants served to tokens of the trusted issuers."
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="Server log level."

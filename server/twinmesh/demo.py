@@ -1,23 +1,27 @@
 """The demo tenant: the sample ontology and a small campus, created once through the services.
 
-``twinmesh serve --demo`` seeds it on start-up. Twins go through the same validation as API
+``twinmesh serve --demo`` seeds it on start-up; every other tenant a development token names
+gets the sample ontology on first use. Twins go through the same validation as API
 writes, so the demo doubles as a check that the generator and the ontology agree. On a store
 that already holds the demo, nothing is written again: restarting keeps what a newcomer changed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 
 from twinmesh.bootstrap import Services
 from twinmesh.devtools.campus import generate_campus
-from twinmesh.domain import NewRelationship, NewTwin
-from twinmesh.errors import ValidationFailed
+from twinmesh.domain import NewRelationship, NewTwin, TenantId
+from twinmesh.errors import Conflict, ValidationFailed
 from twinmesh.ontology import load_paths
 
 log = logging.getLogger("twinmesh.demo")
 
+DEMO_TENANT = TenantId("demo")
+DEMO_SUBJECT = "demo-admin"
 DEMO_SEED = 2026
 DEMO_SHAPE = {"buildings": 1, "floors": 2, "rooms": 3}
 # In a wheel the sample ontology ships inside the package; in a checkout it is ontology/.
@@ -35,14 +39,30 @@ def sample_ontology_dir() -> Path:
     raise FileNotFoundError("The sample ontology is missing from this installation.")
 
 
-async def seed_demo(services: Services) -> None:
-    """Upload the sample ontology and create the demo campus unless they are already there."""
-    tenant = services.default_tenant
-    if not await services.models.list(tenant):
+async def prepare_demo_tenant(services: Services, tenant: TenantId) -> None:
+    """Give a tenant the sample ontology the first time it is used (demo mode only).
+
+    The registry caches each tenant's models, so after the first request this is a lookup.
+    """
+    if not await services.models.interfaces(tenant):
         documents = load_paths([sample_ontology_dir()])
         if any(not isinstance(d.content, dict) for d in documents):
             raise ValidationFailed("The sample ontology contains a file that is not an object.")
-        await services.models.upload(tenant, [d.content for d in documents])
+        with contextlib.suppress(Conflict):  # a concurrent first request uploaded it
+            await services.models.upload(tenant, [d.content for d in documents])
+
+
+def demo_token(services: Services) -> str:
+    """A development-issuer token for the demo tenant's administrator."""
+    if services.dev_issuer is None:
+        raise RuntimeError("the demo needs the development issuer")
+    return services.dev_issuer.issue_token(DEMO_TENANT, DEMO_SUBJECT, roles=("admin",))
+
+
+async def seed_demo(services: Services) -> None:
+    """Upload the sample ontology and create the demo campus unless they are already there."""
+    tenant = DEMO_TENANT
+    await prepare_demo_tenant(services, tenant)
     campus = generate_campus(tenant, seed=DEMO_SEED, **DEMO_SHAPE)
     if await services.store.get_twin(tenant, campus.twins[0].id) is not None:
         log.info("demo tenant %r already seeded", tenant)

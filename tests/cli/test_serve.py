@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -53,13 +54,47 @@ def test_demo_server_serves_seeded_twins_and_keeps_them_across_restarts(tmp_path
         )
         try:
             wait_until_ready(base, process)
-            answers.append(httpx.post(f"{base}/graphql", json=query, timeout=5).json())
             graphiql = httpx.get(f"{base}/graphql", headers={"accept": "text/html"}, timeout=5)
-            assert "graphiql" in graphiql.text.lower()
+            page_token = re.search(r'data-token="([^"]+)"', graphiql.text)
+            assert page_token is not None, "GraphiQL carries the demo token"
+            auth = {"authorization": f"Bearer {page_token.group(1)}"}
+            answers.append(
+                httpx.post(f"{base}/graphql", json=query, headers=auth, timeout=5).json()
+            )
+            anonymous = httpx.post(f"{base}/graphql", json=query, timeout=5)
+            assert anonymous.status_code == 401
+            # A token from the CLI for a new tenant: it gets the sample ontology on first use.
+            issued = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "twinmesh.cli",
+                    "token",
+                    "issue",
+                    "--tenant",
+                    "newcomer",
+                    "--subject",
+                    "me",
+                    "--data-dir",
+                    str(tmp_path),
+                ],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            models = httpx.post(
+                f"{base}/graphql",
+                json={"query": "{ models { id } }"},
+                headers={"authorization": f"Bearer {issued.stdout.strip()}"},
+                timeout=10,
+            ).json()
+            assert len(models["data"]["models"]) == 31
         finally:
             process.send_signal(signal.SIGINT)
             output = process.communicate(timeout=15)[0].decode()
         assert process.returncode == 0, output
+        assert "Authorization: Bearer ey" in output
 
     twin = answers[0]["data"]["twin"]
     assert twin["id"] == "campus"

@@ -11,9 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from graphql_client import Api, error_codes
+from graphql_client import Api, bearer, error_codes, settings_for_tests
 from twinmesh.bootstrap import Services, build_services
-from twinmesh.config import Settings
 from twinmesh.devtools.campus import generate_campus
 from twinmesh.domain import NewRelationship, NewTwin, TenantId
 from twinmesh.http.app import create_app
@@ -29,10 +28,10 @@ def dtmi(name: str) -> str:
 
 
 @pytest.fixture(scope="module")
-async def campus(session_store: GraphStore) -> Services:
+async def campus(session_store: GraphStore) -> tuple[Services, TenantId]:
     """One seeded campus per store for this module (tests here only add twins of their own)."""
     tenant = TenantId(f"c-{uuid.uuid4().hex[:12]}")
-    services = build_services(Settings(default_tenant=tenant), store=session_store)
+    services = build_services(settings_for_tests(), store=session_store)
     await services.models.upload(tenant, [d.content for d in load_paths([ONTOLOGY])])
     campus = generate_campus(tenant, buildings=1, floors=2, rooms=3, seed=7)
     for twin in campus.twins:
@@ -43,15 +42,20 @@ async def campus(session_store: GraphStore) -> Services:
         await services.twins.create_relationship(
             tenant, NewRelationship(rel.source_id, rel.id, rel.name, rel.target_id, rel.properties)
         )
-    return services
+    return services, tenant
 
 
 @pytest.fixture
-async def campus_api(campus: Services, recorder: StatementRecorder) -> AsyncIterator[Api]:
+async def campus_api(
+    campus: tuple[Services, TenantId], recorder: StatementRecorder
+) -> AsyncIterator[Api]:
+    services, tenant = campus
     recorder.clear()
-    transport = httpx.ASGITransport(app=create_app(campus))
-    async with httpx.AsyncClient(transport=transport, base_url="http://twinmesh.test") as client:
-        yield Api(client, campus, campus.default_tenant)
+    transport = httpx.ASGITransport(app=create_app(services))
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://twinmesh.test", headers=bearer(services, tenant)
+    ) as client:
+        yield Api(client, services, tenant)
 
 
 TWINS = """query($model: String, $exact: Boolean! = false, $where: TwinWhere,

@@ -7,10 +7,11 @@ from urllib.parse import urlparse
 
 import httpx
 import pytest
-from starlette.applications import Starlette
 
+from graphql_client import AUTH_DIR, authorised_app, serve_app
+from twinmesh.auth import DEV_AUDIENCE, DEV_ISSUER, DevIssuer
 from twinmesh.bootstrap import build_services
-from twinmesh.config import Settings
+from twinmesh.config import IssuerSettings, Settings, TenantSettings
 from twinmesh.devtools.faultproxy import FaultProxy
 from twinmesh.devtools.neo4j_server import Neo4jServer
 from twinmesh.domain import NewTwin, TenantId
@@ -24,18 +25,11 @@ ROOM = "dtmi:twinmesh:building:Room;1"
 QUERY = "query($id: ID!) { twin(id: $id) { id model properties etag createdAt updatedAt } }"
 
 
-async def client_for(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://twinmesh.test") as c:
-            yield c
-
-
 @pytest.fixture
 async def embedded_app() -> AsyncIterator[tuple[httpx.AsyncClient, GraphStore]]:
     store = EmbeddedStore()
-    app = create_app(build_services(Settings(), store=store))
-    async for client in client_for(app):
+    app, auth = authorised_app(store)
+    async for client in serve_app(app, auth):
         yield client, store
 
 
@@ -99,9 +93,9 @@ async def test_neo4j_outage_fails_readiness_and_requests_cleanly_then_recovers(
     proxy = FaultProxy(bolt.hostname, bolt.port)
     await proxy.up()
     store = Neo4jStore(f"bolt://127.0.0.1:{proxy.port}", connect_timeout_s=1, retry_budget_s=1)
-    app = create_app(build_services(Settings(), store=store))
+    app, auth = authorised_app(store)
     try:
-        async for client in client_for(app):
+        async for client in serve_app(app, auth):
             assert (await client.get("/readyz")).status_code == 200
 
             await proxy.down()
@@ -121,3 +115,44 @@ async def test_neo4j_outage_fails_readiness_and_requests_cleanly_then_recovers(
             assert (await client.get("/readyz")).status_code == 200
     finally:
         await proxy.down()
+
+
+async def test_graphql_needs_a_valid_token() -> None:
+    app, _ = authorised_app()
+    async for client in serve_app(app):
+        missing = await client.post("/graphql", json={"query": "{ models { id } }"})
+        forged = await client.post(
+            "/graphql",
+            json={"query": "{ models { id } }"},
+            headers={"authorization": "Bearer eyJhbGciOiJub25lIn0.e30."},
+        )
+    assert missing.status_code == 401
+    assert missing.headers["www-authenticate"] == "Bearer"
+    assert missing.json()["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
+    assert forged.status_code == 401
+    assert forged.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+    assert forged.json() == missing.json()  # no hint about what was wrong
+
+
+async def test_only_declared_enabled_tenants_are_served() -> None:
+    dev = DevIssuer.load_or_create(AUTH_DIR)
+    issuer = IssuerSettings(issuer=DEV_ISSUER, audience=DEV_AUDIENCE, jwks=dev.public_jwks())
+    settings = Settings(
+        data_dir=AUTH_DIR,
+        auth_issuers=[issuer],
+        tenants=[TenantSettings(id="acme"), TenantSettings(id="gone", disabled=True)],
+    )
+    app = create_app(build_services(settings, store=EmbeddedStore()))
+    answers = {}
+    async for client in serve_app(app):
+        for tenant in ("acme", "unknown", "gone"):
+            token = dev.issue_token(tenant, "someone")
+            answers[tenant] = await client.post(
+                "/graphql",
+                json={"query": "{ models { id } }"},
+                headers={"authorization": f"Bearer {token}"},
+            )
+    assert answers["acme"].json() == {"data": {"models": []}}
+    assert answers["unknown"].status_code == 401
+    assert answers["gone"].status_code == 403
+    assert answers["gone"].json()["errors"][0]["extensions"] == {"code": "FORBIDDEN"}

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from twinmesh.http.ide import ASSETS
+from twinmesh.http.ide import ASSETS, page_html
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 CONTENT_TYPES = {".js": ("text/javascript", "application/javascript"), ".css": ("text/css",)}
@@ -71,10 +71,16 @@ async def test_assets_are_compressed_for_clients_that_accept_it(
     assert response.content == (ASSETS / "graphiql.min.js").read_bytes()
 
 
-def test_the_headers_editor_starts_with_a_bearer_token_placeholder() -> None:
+def test_the_headers_editor_starts_with_the_page_token_or_a_placeholder() -> None:
     script = (ASSETS / "twinmesh-graphiql.js").read_text()
-    assert 'Authorization: "Bearer <token>"' in script
+    assert 'root.dataset.token || "<token>"' in script
+    assert 'Authorization: "Bearer " + token' in script
     assert "shouldPersistHeaders: false" in script
+
+
+def test_the_demo_page_carries_its_token_and_other_pages_none() -> None:
+    assert 'data-token="abc.def.ghi"' in page_html("/graphql", token="abc.def.ghi")
+    assert "data-token" not in page_html("/graphql")
 
 
 @pytest.mark.parametrize("library", ["graphiql", "react", "react-dom"])

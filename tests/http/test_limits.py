@@ -22,11 +22,9 @@ from starlette.routing import Route
 from strawberry.extensions.parser_cache import _get_parse_cache
 from strawberry.extensions.validation_cache import _get_validate_cache
 
-from twinmesh.bootstrap import build_services
-from twinmesh.config import Settings
+from graphql_client import authorised_app
 from twinmesh.graphql.errors import UNEXPECTED_MESSAGE, ErrorCodes
 from twinmesh.graphql.limits import GraphQLLimits, harden
-from twinmesh.http.app import create_app
 from twinmesh.http.graphql_view import GraphQLEndpoint
 from twinmesh.store.embedded import EmbeddedStore
 
@@ -364,9 +362,9 @@ class LeakyStore(EmbeddedStore):
 async def test_32_a_resolver_exception_is_masked_with_a_correlation_id(
     serve: Serve, caplog: pytest.LogCaptureFixture
 ) -> None:
-    app = create_app(build_services(Settings(), store=LeakyStore()))
+    app, auth = authorised_app(LeakyStore())
     with caplog.at_level(logging.ERROR, logger="twinmesh.graphql"):
-        async for client in serve(app):
+        async for client in serve(app, auth):
             response = await ask(client, '{ twin(id: "room-1") { id } }')
 
     assert response.status_code == 200  # execution ran: a field error
@@ -420,8 +418,8 @@ async def test_34_a_page_at_the_limit_runs(probe: httpx.AsyncClient) -> None:
 
 async def test_limits_are_configurable(serve: Serve) -> None:
     strict = GraphQLLimits(max_depth=2, max_aliases=1, max_tokens=50)
-    app = create_app(build_services(Settings(), store=EmbeddedStore()), limits=strict)
-    async for client in serve(app):
+    app, auth = authorised_app(limits=strict)
+    async for client in serve(app, auth):
         deep = await ask(client, '{ twin(id: "t") { id } }')
         aliased = await ask(client, "{ a: __typename b: __typename }")
         long = await ask(client, "{ " + "__typename " * 60 + "}")

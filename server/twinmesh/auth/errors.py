@@ -39,6 +39,7 @@ REASONS: Final = frozenset(
         "bad_tenant",  # tenant claim absent or not a tenant id
         "tenant_mismatch",  # a fixed-tenant issuer's token names another tenant
         "bad_roles",
+        "unknown_tenant",  # the token names a tenant this server does not serve
     }
 )
 

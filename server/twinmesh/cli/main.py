@@ -52,7 +52,7 @@ def serve(
 
     from twinmesh.bootstrap import build_services
     from twinmesh.config import load_settings
-    from twinmesh.demo import seed_demo
+    from twinmesh.demo import DEMO_TENANT, demo_token, prepare_demo_tenant, seed_demo
     from twinmesh.http.app import create_app
 
     overrides: dict[str, Any] = {
@@ -72,9 +72,24 @@ def serve(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
     services = build_services(settings)
-    application = create_app(services, dev=settings.demo, seed=seed_demo if settings.demo else None)
+    token = demo_token(services) if settings.demo else None
+    application = create_app(
+        services,
+        dev=settings.demo,
+        seed=seed_demo if settings.demo else None,
+        prepare_tenant=prepare_demo_tenant if settings.demo else None,
+        ide_token=token,
+    )
     where = f"http://{settings.host}:{settings.port}"
     typer.echo(f"twinmesh on {where} (store: {settings.store}); GraphQL at {where}/graphql")
+    if token is not None:
+        typer.echo(
+            f"Demo tenant {DEMO_TENANT!r}: GraphiQL at {where}/graphql already sends this token; "
+            "for other clients send the header\n"
+            f"  Authorization: Bearer {token}\n"
+            "(more with: twinmesh token issue --tenant demo --subject you --data-dir "
+            f"{settings.data_dir})"
+        )
     uvicorn.run(
         application,
         host=settings.host,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from strawberry.types import Info as StrawberryInfo
 
+from twinmesh.auth import Principal
 from twinmesh.bootstrap import Services
 from twinmesh.domain import TenantId
 
@@ -16,6 +17,7 @@ class RequestContext:
 
     services: Services
     tenant: TenantId
+    principal: Principal
 
 
 Info = StrawberryInfo[RequestContext, None]

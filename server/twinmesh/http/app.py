@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from twinmesh.bootstrap import Services
+from twinmesh.domain import TenantId
 from twinmesh.errors import StoreUnavailable
 from twinmesh.graphql.context import RequestContext
 from twinmesh.graphql.limits import GraphQLLimits, harden
@@ -30,6 +31,8 @@ log = logging.getLogger("twinmesh.http")
 
 # Runs once the store is open, before the first request (the demo data, for instance).
 Seeder = Callable[[Services], Awaitable[None]]
+# Runs before each request with the caller's tenant (the demo prepares new tenants with it).
+TenantHook = Callable[[Services, TenantId], Awaitable[None]]
 
 
 def create_app(
@@ -38,6 +41,8 @@ def create_app(
     dev: bool = False,
     seed: Seeder | None = None,
     limits: GraphQLLimits | None = None,
+    prepare_tenant: TenantHook | None = None,
+    ide_token: str | None = None,
 ) -> Starlette:
     """The application; the store opens on start-up and closes on shut-down."""
 
@@ -45,10 +50,12 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await services.store.open()
         try:
+            await services.auth.start()
             if seed is not None:
                 await seed(services)
             yield
         finally:
+            await services.auth.close()
             await services.store.close()
 
     async def livez(request: Request) -> Response:
@@ -63,12 +70,17 @@ def create_app(
         return JSONResponse({"status": "ok", "store": "reachable"})
 
     async def request_context(request: Request) -> RequestContext:
-        return RequestContext(services=services, tenant=services.default_tenant)
+        # The tenant comes from the verified token only, never from the request's contents.
+        principal = await services.auth.authenticate(request.headers.get("authorization"))
+        tenant = TenantId(principal.tenant)
+        if prepare_tenant is not None:
+            await prepare_tenant(services, tenant)
+        return RequestContext(services=services, tenant=tenant, principal=principal)
 
     graphql = GraphQLEndpoint(
         harden(schema, dev=dev, limits=limits or GraphQLLimits()),
         request_context,
-        graphiql=graphiql_page if dev else None,
+        graphiql=graphiql_page(ide_token) if dev else None,
     )
     routes: list[BaseRoute] = [
         Route("/livez", livez, methods=["GET"]),

@@ -261,7 +261,10 @@ class GraphQLEndpoint:
             )
 
     async def execute(self, request: Request, params: GraphQLParams, media_type: str) -> Response:
-        context = await self.get_context(request)
+        try:
+            context = await self.get_context(request)
+        except errors.TwinmeshError as exc:  # no or bad credentials, a disabled tenant
+            return self.refused(exc, media_type)
         try:
             result = await self.schema.execute(
                 params.query,
@@ -276,20 +279,34 @@ class GraphQLEndpoint:
         except InvalidOperationTypeError as exc:
             return self.request_error(exc.as_http_error_reason("POST"), media_type)
 
-        errors = result.errors or []
+        result_errors = result.errors or []
         body: dict[str, Any] = {}
         status = 200
         if is_request_error(result):
             if media_type == GRAPHQL_RESPONSE_JSON:
-                internal = any((e.extensions or {}).get("code") == "INTERNAL" for e in errors)
+                internal = any(
+                    (e.extensions or {}).get("code") == "INTERNAL" for e in result_errors
+                )
                 status = 500 if internal else 400
         else:
             body["data"] = result.data
-        if errors:
-            body["errors"] = [error.formatted for error in errors]
+        if result_errors:
+            body["errors"] = [error.formatted for error in result_errors]
         if result.extensions:
             body["extensions"] = result.extensions
         return json_response(body, status, media_type)
+
+    def refused(self, error: errors.TwinmeshError, media_type: str) -> Response:
+        """An answer before execution for a caller who may not run operations here."""
+        headers = {}
+        if isinstance(error, errors.Unauthenticated):
+            # RFC 6750: no credentials -> bare challenge; bad ones -> invalid_token.
+            reason = getattr(error, "reason", None)
+            challenge = "Bearer" if reason == "missing_token" else 'Bearer error="invalid_token"'
+            headers["WWW-Authenticate"] = challenge
+            log.info("request refused: %s", reason or error.code)
+        body = error_body(error.message, code=error.code)
+        return json_response(body, errors.mapping_for(error).http_status, media_type, headers)
 
     def request_error(self, message: str, media_type: str) -> Response:
         status = 400 if media_type == GRAPHQL_RESPONSE_JSON else 200

@@ -6,6 +6,7 @@ so the page works without network access; the page itself has no inline script.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from html import escape
 from pathlib import Path
 
@@ -33,13 +34,14 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-def page_html(endpoint: str, static_path: str = STATIC_PATH) -> str:
+def page_html(endpoint: str, static_path: str = STATIC_PATH, token: str | None = None) -> str:
     links = "\n".join(
         f'    <link rel="stylesheet" href="{escape(static_path)}/{name}">' for name in STYLESHEETS
     )
     scripts = "\n".join(
         f'    <script src="{escape(static_path)}/{name}" defer></script>' for name in SCRIPTS
     )
+    token_attribute = f' data-token="{escape(token)}"' if token else ""
     return f"""<!doctype html>
 <html lang="en">
   <head>
@@ -51,18 +53,29 @@ def page_html(endpoint: str, static_path: str = STATIC_PATH) -> str:
 {scripts}
   </head>
   <body>
-    <div id="graphiql" data-endpoint="{escape(endpoint)}">Loading GraphiQL…</div>
+    <div id="graphiql" data-endpoint="{escape(endpoint)}"{token_attribute}>Loading GraphiQL…</div>
   </body>
 </html>
 """
 
 
-async def graphiql_page(request: Request) -> Response:
-    """The GraphiQL page, talking to the ``/graphql`` it was requested from."""
-    return HTMLResponse(
-        page_html(request.url.path),
-        headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY, "Cache-Control": "no-store"},
-    )
+def graphiql_page(token: str | None = None) -> Callable[[Request], Awaitable[Response]]:
+    """The GraphiQL page, talking to the ``/graphql`` it was requested from.
+
+    In the demo, ``token`` (a development-issuer token) fills the Headers tab, so queries run
+    at once; otherwise the tab shows where a token goes.
+    """
+
+    async def page(request: Request) -> Response:
+        return HTMLResponse(
+            page_html(request.url.path, token=token),
+            headers={
+                "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+                "Cache-Control": "no-store",
+            },
+        )
+
+    return page
 
 
 def graphiql_assets() -> StaticFiles:

@@ -4,7 +4,8 @@
   "use strict";
   var root = document.getElementById("graphiql");
   var fetcher = GraphiQL.createFetcher({ url: root.dataset.endpoint });
-  var headers = JSON.stringify({ Authorization: "Bearer <token>" }, null, 2);
+  var token = root.dataset.token || "<token>";
+  var headers = JSON.stringify({ Authorization: "Bearer " + token }, null, 2);
   var query = [
     "# Welcome to twinmesh. Put your access token in the Headers tab below.",
     "#",
