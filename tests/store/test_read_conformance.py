@@ -359,3 +359,63 @@ async def test_concurrent_reads_agree(store: GraphStore, tenant: TenantId) -> No
         *(store.lookup_twin(tenant, TwinLookup(id="f1", node=THREE_LEVELS)) for _ in range(8))
     )
     assert all(row == rows[0] for row in rows)
+
+
+READ_INJECTION = [
+    "' OR 1=1 --",
+    "x' WITH true AS x MATCH (n) DETACH DELETE n //",
+    "}) RETURN 1 //",
+    "$tenant",
+    "'; DROP TABLE twins; --",
+    "$.properties",
+    "p.name",
+]
+
+
+def plan_with(value: str) -> tuple[TwinListQuery, TwinLookup]:
+    """A list and a lookup using ``value`` in every place a client's value can go."""
+    where = AnyOf(
+        (
+            Condition(prop("name"), "eq", value),
+            Condition(prop("name"), "in", [value, value]),
+            Condition(prop("name"), "contains", value),
+            Condition(prop("name"), "starts_with", value),
+            Condition(FieldRef(meta="id"), "gt", value),
+        )
+    )
+    expansions = NodeSelection(
+        (
+            Expansion(
+                key="k", direction="out", first=5, name=value, models=(value,), after=(value,)
+            ),
+            Expansion(
+                key="j", direction="in", first=5, name=value, after=(value, value), total=True
+            ),
+        )
+    )
+    listing = TwinListQuery(
+        first=5,
+        models=(value,),
+        where=where,
+        order=(SortKey(prop("name")),),
+        after=((1, value), value),
+        total=True,
+        node=expansions,
+    )
+    return listing, TwinLookup(id=value, node=expansions)
+
+
+@pytest.mark.parametrize("evil", READ_INJECTION)
+async def test_read_plans_keep_client_values_out_of_statement_text(
+    store: GraphStore, tenant: TenantId, recorder: StatementRecorder, evil: str
+) -> None:
+    await seed_graph(store, tenant)
+    texts = {}
+    for value in ("benign", evil):
+        recorder.clear()
+        listing, lookup = plan_with(value)
+        await store.list_twins(tenant, listing)
+        await store.lookup_twin(tenant, lookup)
+        texts[value] = recorder.texts()
+        assert any(value in str(params.values()) for _, params in recorder.statements)
+    assert texts[evil] == texts["benign"]
