@@ -47,9 +47,8 @@ from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncSession
 from twinmesh.bootstrap import Services, build_services
 from twinmesh.config import Settings
 from twinmesh.devtools.campus import FLOOR, SCALES, Campus, dtmi, iter_scale
-from twinmesh.devtools.neo4j_server import Neo4jServer, running
+from twinmesh.devtools.neo4j_server import Neo4jServer, open_when_ready, running
 from twinmesh.domain import NewRelationship, NewTwin, TenantId
-from twinmesh.errors import StoreUnavailable
 from twinmesh.http.app import create_app
 from twinmesh.ontology import load_paths
 from twinmesh.store.embedded import EmbeddedStore
@@ -526,20 +525,6 @@ async def seed(services: Services, campuses: Sequence[tuple[str, Campus]]) -> di
     }
 
 
-async def open_until_ready(store: GraphStore, deadline_s: float = 90.0) -> None:
-    """Neo4j opens Bolt before its default database is online: poll with a deadline."""
-    deadline = time.monotonic() + deadline_s
-    while True:
-        try:
-            await store.open()
-            return
-        except StoreUnavailable:
-            await store.close()
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.25)
-
-
 @contextlib.asynccontextmanager
 async def app_client(services: Services, tenant: str) -> AsyncIterator[GraphQLClient]:
     """A client of the full app, signed in to ``tenant`` with a development token."""
@@ -585,7 +570,7 @@ async def bench_store(
         await store.open()
     else:
         store = Neo4jStore(neo4j.uri, observer=recorder)
-        await open_until_ready(store)
+        await open_when_ready(store)
     tenant, campus = campuses[0]
     # The development issuer's key lives in the bench's temporary directory.
     services = build_services(Settings(auth_dev_issuer=True, data_dir=tmp), store=store)

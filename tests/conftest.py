@@ -3,16 +3,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from twinmesh.devtools.neo4j_server import Neo4jServer, running
+from twinmesh.devtools.neo4j_server import Neo4jServer, open_when_ready, running
 from twinmesh.domain import TenantId
-from twinmesh.errors import StoreUnavailable
 from twinmesh.store.embedded import EmbeddedStore
 from twinmesh.store.neo4j import Neo4jStore
 from twinmesh.store.port import GraphStore
@@ -38,20 +35,6 @@ def recorder() -> StatementRecorder:
     return StatementRecorder()
 
 
-async def open_until_ready(store: GraphStore, deadline_s: float = 60.0) -> None:
-    """Neo4j opens Bolt before its default database is online: poll with a deadline."""
-    deadline = time.monotonic() + deadline_s
-    while True:
-        try:
-            await store.open()
-            return
-        except StoreUnavailable:
-            await store.close()
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.25)
-
-
 @pytest.fixture(scope="session", params=STORES)
 async def session_store(
     request: pytest.FixtureRequest, recorder: StatementRecorder
@@ -62,7 +45,7 @@ async def session_store(
     else:
         server: Neo4jServer = request.getfixturevalue("neo4j_server")
         store = Neo4jStore(server.uri, observer=recorder)
-    await open_until_ready(store)
+    await open_when_ready(store)
     yield store
     await store.close()
 

@@ -17,6 +17,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import shutil
 import signal
@@ -29,6 +30,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from twinmesh.errors import StoreUnavailable
+from twinmesh.store.port import GraphStore
 
 JAVA_MAIN = "org.neo4j.server.CommunityEntryPoint"
 READY_TIMEOUT_S = 180.0
@@ -232,6 +236,21 @@ def running(*, root: Path | None = None) -> Iterator[Neo4jServer]:
             yield server
         finally:
             server.stop()
+
+
+async def open_when_ready(store: GraphStore, deadline_s: float = 90.0) -> None:
+    """Open a store on a server that just started: Neo4j opens Bolt before its default
+    database is online, so retry with a deadline."""
+    deadline = time.monotonic() + deadline_s
+    while True:
+        try:
+            await store.open()
+            return
+        except StoreUnavailable:
+            await store.close()
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.25)
 
 
 def main(argv: list[str] | None = None) -> int:

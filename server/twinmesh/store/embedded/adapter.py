@@ -32,6 +32,7 @@ from twinmesh.domain import (
     stamp_metadata,
 )
 from twinmesh.errors import Conflict, ModelInUse, NotFound, StoreUnavailable
+from twinmesh.store.batches import outside_references
 from twinmesh.store.codec import dump_document, dump_time, load_document, load_time, now_utc
 from twinmesh.store.embedded import sql
 from twinmesh.store.embedded.reads import SqlCompiler, assemble
@@ -481,7 +482,7 @@ class EmbeddedStore:
     ) -> None:
         if not twins and not relationships:
             return
-        referenced = _outside_references(twins, relationships)
+        referenced = outside_references(twins, relationships)
         moment = dump_time(now_utc())
         twin_rows = [
             {
@@ -546,22 +547,3 @@ class EmbeddedStore:
                     ) from exc
 
         await self._transaction(insert)
-
-
-def _outside_references(
-    twins: Sequence[NewTwin], relationships: Sequence[NewRelationship]
-) -> list[str]:
-    """Twin ids the relationships need that the batch does not create, in first-use order;
-    ``Conflict`` if the batch repeats a twin id or a (source, relationship id) pair."""
-    batch = {t.id for t in twins}
-    if len(batch) != len(twins):
-        raise Conflict("The batch creates the same twin id more than once.")
-    if len({(r.source_id, r.id) for r in relationships}) != len(relationships):
-        raise Conflict("The batch creates the same relationship id of a source more than once.")
-    needed = dict.fromkeys(
-        twin_id
-        for r in relationships
-        for twin_id in (r.source_id, *(() if is_remote_ref(r.target) else (r.target,)))
-        if twin_id not in batch
-    )
-    return list(needed)

@@ -32,6 +32,7 @@ from twinmesh.store.plan import (
     TwinRow,
 )
 from twinmesh.store.results import relationship_of, twin_of
+from twinmesh.store.statements import StatementBuilder
 
 _META_COLUMNS = {
     "id": "id",
@@ -42,21 +43,10 @@ _META_COLUMNS = {
 _SCALAR_TYPES = "('integer', 'real', 'text', 'true', 'false')"
 
 
-class SqlCompiler:
+class SqlCompiler(StatementBuilder):
     """Builds statement text from fixed fragments; every value becomes a named parameter."""
 
-    def __init__(self) -> None:
-        self.params: dict[str, Any] = {}
-        self._aliases = 0
-
-    def param(self, value: Any) -> str:
-        name = f"p{len(self.params)}"
-        self.params[name] = value
-        return f":{name}"
-
-    def alias(self, prefix: str) -> str:
-        self._aliases += 1
-        return f"{prefix}{self._aliases}"
+    marker = ":"
 
     # -- fields and predicates -------------------------------------------------------------
 

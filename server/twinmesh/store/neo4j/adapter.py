@@ -31,6 +31,7 @@ from twinmesh.domain import (
     stamp_metadata,
 )
 from twinmesh.errors import Conflict, ModelInUse, NotFound, StoreUnavailable, TwinmeshError
+from twinmesh.store.batches import outside_references
 from twinmesh.store.codec import dump_document, dump_time, load_document, load_time, now_utc
 from twinmesh.store.etags import check_etag
 from twinmesh.store.neo4j import cypher
@@ -470,7 +471,7 @@ class Neo4jStore:
     ) -> None:
         if not twins and not relationships:
             return
-        referenced = _outside_references(twins, relationships)
+        referenced = outside_references(twins, relationships)
         batch = {t.id for t in twins}
         now = dump_time(now_utc())
         twin_rows = [
@@ -543,22 +544,3 @@ class Neo4jStore:
                     await self._run(tx, statement, tenant, rows=batch_rows)
 
         await self._write(work)
-
-
-def _outside_references(
-    twins: Sequence[NewTwin], relationships: Sequence[NewRelationship]
-) -> list[str]:
-    """Twin ids the relationships need that the batch does not create, in first-use order;
-    ``Conflict`` if the batch repeats a twin id or a (source, relationship id) pair."""
-    batch = {t.id for t in twins}
-    if len(batch) != len(twins):
-        raise Conflict("The batch creates the same twin id more than once.")
-    if len({(r.source_id, r.id) for r in relationships}) != len(relationships):
-        raise Conflict("The batch creates the same relationship id of a source more than once.")
-    needed = dict.fromkeys(
-        twin_id
-        for r in relationships
-        for twin_id in (r.source_id, *(() if is_remote_ref(r.target) else (r.target,)))
-        if twin_id not in batch
-    )
-    return list(needed)

@@ -29,26 +29,16 @@ from twinmesh.store.plan import (
     TwinListQuery,
     TwinLookup,
 )
+from twinmesh.store.statements import StatementBuilder
 
 _TWIN_FIELDS = ".id, .model, .properties, .components, .etag, .created_at, .updated_at, .metadata"
 _REL_FIELDS = ".source_id, .id, .name, .target, .properties, .etag"
 
 
-class CypherCompiler:
+class CypherCompiler(StatementBuilder):
     """Builds statement text from fixed fragments; every value becomes a parameter."""
 
-    def __init__(self) -> None:
-        self.params: dict[str, Any] = {}
-        self._aliases = 0
-
-    def param(self, value: Any) -> str:
-        name = f"p{len(self.params)}"
-        self.params[name] = value
-        return f"${name}"
-
-    def alias(self, prefix: str) -> str:
-        self._aliases += 1
-        return f"{prefix}{self._aliases}"
+    marker = "$"
 
     def _value(self, var: str, ref: FieldRef) -> str:
         if ref.meta is not None:
