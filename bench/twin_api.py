@@ -529,7 +529,7 @@ async def seed(services: Services, campuses: Sequence[tuple[str, Campus]]) -> di
 async def app_client(services: Services, tenant: str) -> AsyncIterator[GraphQLClient]:
     """A client of the full app, signed in to ``tenant`` with a development token."""
     assert services.dev_issuer is not None
-    token = services.dev_issuer.issue_token(tenant, "bench")
+    token = services.dev_issuer.issue_token(tenant, "bench", roles=("admin",))
     transport = httpx.ASGITransport(app=create_app(services))
     async with httpx.AsyncClient(
         transport=transport,

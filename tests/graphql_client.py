@@ -28,7 +28,10 @@ def settings_for_tests(**overrides: Any) -> Settings:
 
 
 def bearer(
-    services: Services, tenant: str = "demo", subject: str = "tester", roles: tuple[str, ...] = ()
+    services: Services,
+    tenant: str = "demo",
+    subject: str = "tester",
+    roles: tuple[str, ...] = ("admin",),
 ) -> dict[str, str]:
     """The Authorization header of a development token for ``tenant``."""
     assert services.dev_issuer is not None

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from twinmesh.auth import Authenticator, DevIssuer, IssuerConfig, TokenVerifier
 from twinmesh.config import Settings
+from twinmesh.policy import PolicyEngine, PolicyStore
 from twinmesh.services.models import ModelRegistry
 from twinmesh.services.reads import TwinReads
 from twinmesh.services.twins import TwinService
@@ -30,6 +31,7 @@ class Services:
     reads: TwinReads
     auth: Authenticator
     dev_issuer: DevIssuer | None
+    policies: PolicyEngine
 
 
 def build_store(settings: Settings) -> GraphStore:
@@ -68,4 +70,5 @@ def build_services(settings: Settings, *, store: GraphStore | None = None) -> Se
             any_tenant=dev_issuer is not None,
         ),
         dev_issuer=dev_issuer,
+        policies=PolicyEngine(PolicyStore.from_directory(settings.policies_dir)),
     )

@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     auth_leeway_s: float = Field(
         default=60.0, ge=0, le=300, description="Clock leeway for token exp/nbf/iat, seconds."
     )
+    policies_dir: Path = Field(
+        default=Path("policies"),
+        description="Cedar schema (schema.cedarschema) and one folder of *.cedar per tenant.",
+    )
     tenants: list[TenantSettings] = Field(
         default_factory=list, description="Tenants served to tokens of the trusted issuers."
     )

@@ -419,3 +419,25 @@ async def test_read_plans_keep_client_values_out_of_statement_text(
         texts[value] = recorder.texts()
         assert any(value in str(params.values()) for _, params in recorder.statements)
     assert texts[evil] == texts["benign"]
+
+
+async def test_expansion_filters_apply_to_the_neighbour_and_its_totals(
+    store: GraphStore, tenant: TenantId
+) -> None:
+    await seed_graph(store, tenant)
+    only_r2 = Condition(FieldRef(meta="id"), "ne", "r1")
+    node = NodeSelection(
+        (
+            Expansion(key="all", direction="out", first=10, total=True, where=only_r2),
+            Expansion(key="in", direction="in", first=10, total=True, where=only_r2),
+        )
+    )
+    row = await store.lookup_twin(tenant, TwinLookup(id="f1", node=node))
+    assert row is not None
+    # r1 is filtered out, and so is the remote reference (no local twin to match).
+    assert [rel.target for rel, _ in row.expansions["all"].edges] == ["r2", "r3", "s1"]
+    assert row.expansions["all"].total == 3
+    sensor = await store.lookup_twin(tenant, TwinLookup(id="s2", node=node))
+    assert sensor is not None
+    assert [rel.source_id for rel, _ in sensor.expansions["in"].edges] == ["r2"]
+    assert sensor.expansions["in"].total == 1

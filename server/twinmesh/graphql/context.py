@@ -9,6 +9,7 @@ from strawberry.types import Info as StrawberryInfo
 from twinmesh.auth import Principal
 from twinmesh.bootstrap import Services
 from twinmesh.domain import TenantId
+from twinmesh.services.access import TenantAccess
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +19,7 @@ class RequestContext:
     services: Services
     tenant: TenantId
     principal: Principal
+    access: TenantAccess  # the only way resolvers reach the services: every call authorised
 
 
 Info = StrawberryInfo[RequestContext, None]

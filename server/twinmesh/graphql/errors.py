@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 from graphql.error import GraphQLError
 from strawberry.extensions import SchemaExtension
@@ -75,3 +76,13 @@ class ErrorCodes(SchemaExtension):
         errors = getattr(result, "errors", None)
         if result is not None and errors:
             result.errors = [public_error(e) for e in errors]
+
+
+class DeniedProperties(SchemaExtension):
+    """Lists, in ``extensions.deniedProperties``, the properties left out of the answer
+    because the caller may not read them (twin id -> property names)."""
+
+    def get_results(self) -> dict[str, Any]:
+        access = getattr(self.execution_context.context, "access", None)
+        denied = getattr(access, "denied_properties", None)
+        return {"deniedProperties": denied} if denied else {}

@@ -24,16 +24,16 @@ class Mutation:
         description="Upload DTDL interfaces as one batch: all are stored, or none."
     )
     async def upload_models(self, info: Info, models: list[JSON]) -> list[Model]:
-        views = await info.context.services.models.upload(info.context.tenant, models)
+        views = await info.context.access.upload_models(models)
         return [Model.of(view) for view in views]
 
     @strawberry.mutation(description="Stop new twins of a model; existing twins stay.")
     async def decommission_model(self, info: Info, id: str) -> Model:
-        return Model.of(await info.context.services.models.decommission(info.context.tenant, id))
+        return Model.of(await info.context.access.decommission_model(id))
 
     @strawberry.mutation(description="Delete a model that no twin uses; returns its DTMI.")
     async def delete_model(self, info: Info, id: str) -> str:
-        await info.context.services.models.delete(info.context.tenant, id)
+        await info.context.access.delete_model(id)
         return id
 
     @strawberry.mutation(description="Create a twin, validated against its model.")
@@ -44,7 +44,7 @@ class Mutation:
             properties=json_object(input.properties, "properties"),
             components=json_object(input.components, "components"),
         )
-        return Twin.of(await info.context.services.twins.create_twin(info.context.tenant, twin))
+        return Twin.of(await info.context.access.create_twin(twin))
 
     @strawberry.mutation(description="Create a relationship declared by the source's model.")
     async def create_relationship(self, info: Info, input: CreateRelationshipInput) -> Relationship:
@@ -55,7 +55,7 @@ class Mutation:
             target=input.target_id,
             properties=json_object(input.properties, "properties"),
         )
-        created = await info.context.services.twins.create_relationship(info.context.tenant, rel)
+        created = await info.context.access.create_relationship(rel)
         return Relationship.of(created)
 
     @strawberry.mutation(
@@ -70,8 +70,8 @@ class Mutation:
         patch: list[JSONPatchOperation],
         if_match: str | None = None,
     ) -> Twin:
-        updated = await info.context.services.twins.update_twin(
-            info.context.tenant, str(id), [op.as_dict() for op in patch], if_match=if_match
+        updated = await info.context.access.update_twin(
+            str(id), [op.as_dict() for op in patch], if_match=if_match
         )
         return Twin.of(updated)
 
@@ -86,9 +86,7 @@ class Mutation:
         if_match: str | None = None,
         cascade: bool | None = False,
     ) -> strawberry.ID:
-        await info.context.services.twins.delete_twin(
-            info.context.tenant, str(id), if_match=if_match, cascade=bool(cascade)
-        )
+        await info.context.access.delete_twin(str(id), if_match=if_match, cascade=bool(cascade))
         return id
 
     @strawberry.mutation(description="Delete one relationship of a source twin; returns its id.")
@@ -99,9 +97,7 @@ class Mutation:
         id: strawberry.ID,
         if_match: str | None = None,
     ) -> strawberry.ID:
-        await info.context.services.twins.delete_relationship(
-            info.context.tenant, str(source_id), str(id), if_match=if_match
-        )
+        await info.context.access.delete_relationship(str(source_id), str(id), if_match=if_match)
         return id
 
     @strawberry.mutation(
@@ -116,8 +112,7 @@ class Mutation:
         patch: list[JSONPatchOperation],
         if_match: str | None = None,
     ) -> Relationship:
-        updated = await info.context.services.twins.update_relationship(
-            info.context.tenant,
+        updated = await info.context.access.update_relationship(
             str(source_id),
             str(id),
             [op.as_dict() for op in patch],

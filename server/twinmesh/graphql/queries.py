@@ -23,7 +23,7 @@ async def resolve_twin(info: Info, id: strawberry.ID) -> Twin | None:
     context = info.context
     [field] = info.selected_fields
     query = TwinLookup(str(id), await node_selection(info, field.selections))
-    row = await context.services.reads.lookup(context.tenant, query)
+    row = await context.access.lookup_twin(query)
     return Twin.of_row(row) if row else None
 
 
@@ -75,7 +75,7 @@ async def resolve_twins(
     order = to_sort_keys(order_by)
     models = None
     if model is not None:
-        models = await context.services.reads.model_family(context.tenant, model, exact=exact_model)
+        models = await context.access.model_family(model, exact=exact_model)
     [field] = info.selected_fields
     query = TwinListQuery(
         first=page_size(first, "twins"),
@@ -86,7 +86,7 @@ async def resolve_twins(
         total="totalCount" in merged_fields(field.selections),
         node=await node_selection(info, _twin_selections(info)),
     )
-    page = await context.services.reads.list(context.tenant, query)
+    page = await context.access.list_twins(query)
     spec = order_spec(order)
     edges = [
         TwinEdge(
@@ -105,12 +105,12 @@ async def resolve_twins(
 
 
 async def resolve_models(info: Info) -> list[Model]:
-    views = await info.context.services.models.list(info.context.tenant)
+    views = await info.context.access.list_models()
     return [Model.of(view) for view in views]
 
 
 async def resolve_model(info: Info, id: str) -> Model | None:
-    view = await info.context.services.models.get(info.context.tenant, id)
+    view = await info.context.access.get_model(id)
     return Model.of(view) if view else None
 
 

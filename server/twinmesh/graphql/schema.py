@@ -8,7 +8,7 @@ import strawberry
 from graphql.error import GraphQLError
 from strawberry.types import ExecutionContext
 
-from twinmesh.graphql.errors import ErrorCodes
+from twinmesh.graphql.errors import DeniedProperties, ErrorCodes
 from twinmesh.graphql.mutations import Mutation
 from twinmesh.graphql.queries import Query
 
@@ -29,4 +29,4 @@ class TwinSchema(strawberry.Schema):
             log.debug("request answered with an error: %s", error.message)
 
 
-schema = TwinSchema(query=Query, mutation=Mutation, extensions=[ErrorCodes])
+schema = TwinSchema(query=Query, mutation=Mutation, extensions=[ErrorCodes, DeniedProperties])

@@ -121,8 +121,8 @@ async def expansion(
     models = None
     if model is not None:
         context = info.context
-        models = await context.services.reads.model_family(
-            context.tenant, str(model), exact=literal_bool(args.get("exactModel"))
+        models = await context.access.model_family(
+            str(model), exact=literal_bool(args.get("exactModel"))
         )
     connection = merged_fields(merged.selections)
     neighbour: list[Selection] = []
@@ -151,7 +151,7 @@ async def fetch_on_demand(info: Info, twin_id: str, direction: Literal["out", "i
         merged = Merged(info.field_name, {})
     selection = NodeSelection((await expansion(info, str(key), merged, direction, 0),))
     context = info.context
-    row = await context.services.reads.lookup(context.tenant, TwinLookup(twin_id, selection))
+    row = await context.access.lookup_twin(TwinLookup(twin_id, selection))
     if row is None:
         return EdgePage(edges=[], has_next=False, total=0)
     return row.expansions[str(key)]

@@ -105,7 +105,7 @@ class Relationship:
     async def source(self, info: Info) -> Twin:
         if self.source_twin is not None:
             return self.source_twin
-        found = await info.context.services.twins.get_twin(info.context.tenant, self.source_id)
+        found = await info.context.access.get_twin(self.source_id)
         if found is None:
             raise NotFound(f"No twin with id {self.source_id!r} exists.")
         return Twin.of(found)
@@ -114,7 +114,7 @@ class Relationship:
     async def target(self, info: Info) -> Twin | None:
         if self.prefetched or domain.is_remote_ref(self.target_ref):
             return self.target_twin
-        found = await info.context.services.twins.get_twin(info.context.tenant, self.target_ref)
+        found = await info.context.access.get_twin(self.target_ref)
         return Twin.of(found) if found else None
 
     @classmethod

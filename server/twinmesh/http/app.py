@@ -9,6 +9,7 @@ limits of :class:`~twinmesh.graphql.limits.GraphQLLimits` apply in both.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -26,11 +27,14 @@ from twinmesh.graphql.limits import GraphQLLimits, harden
 from twinmesh.graphql.schema import schema
 from twinmesh.http.graphql_view import GraphQLEndpoint
 from twinmesh.http.ide import STATIC_PATH, graphiql_assets, graphiql_page
+from twinmesh.services.access import TenantAccess
 
 log = logging.getLogger("twinmesh.http")
 
 # Runs once the store is open, before the first request (the demo data, for instance).
 Seeder = Callable[[Services], Awaitable[None]]
+DEV_POLICY_TEMPLATE = "demo"
+POLICY_RELOAD_INTERVAL_S = 1.0
 # Runs before each request with the caller's tenant (the demo prepares new tenants with it).
 TenantHook = Callable[[Services, TenantId], Awaitable[None]]
 
@@ -69,13 +73,23 @@ def create_app(
             return JSONResponse({"status": "unavailable", "store": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "store": "reachable"})
 
+    reloaded = [0.0]
+
     async def request_context(request: Request) -> RequestContext:
         # The tenant comes from the verified token only, never from the request's contents.
         principal = await services.auth.authenticate(request.headers.get("authorization"))
         tenant = TenantId(principal.tenant)
+        policies = services.policies.store
+        if time.monotonic() - reloaded[0] >= POLICY_RELOAD_INTERVAL_S:
+            reloaded[0] = time.monotonic()
+            policies.reload_if_changed()  # policy files on disk hot-reload
+        if services.dev_issuer is not None:
+            # Development tenants start with the demo policy set.
+            policies.adopt(tenant, DEV_POLICY_TEMPLATE)
         if prepare_tenant is not None:
             await prepare_tenant(services, tenant)
-        return RequestContext(services=services, tenant=tenant, principal=principal)
+        access = TenantAccess(services, principal)
+        return RequestContext(services=services, tenant=tenant, principal=principal, access=access)
 
     graphql = GraphQLEndpoint(
         harden(schema, dev=dev, limits=limits or GraphQLLimits()),

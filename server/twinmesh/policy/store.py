@@ -207,6 +207,17 @@ class PolicyStore:
             out.append((path.name, stat.st_mtime_ns, stat.st_size))
         return tuple(out)
 
+    def adopt(self, tenant: str, template: str) -> bool:
+        """Give ``tenant`` the policy set of the tenant folder ``template`` if it has none
+        active yet (development tenants start with the demo policies); whether it did."""
+        with self._lock:
+            if self.active(tenant) is not None or self.root is None:
+                return False
+            if not (self.root / template).is_dir():
+                return False
+            self.activate(tenant, self._read(template), source="disk")
+            return True
+
     def _read(self, tenant: str) -> str:
         assert self.root is not None
         files = sorted((self.root / tenant).glob(f"*{POLICY_SUFFIX}"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +31,9 @@ from twinmesh.services.patching import (
 from twinmesh.store.port import GraphStore
 
 PatchDocument = Sequence[Mapping[str, Any]]
+# Called inside the write transaction with the current twin, its model and the property names
+# the patch touches; raises (e.g. Forbidden) to refuse. Must be pure: stores may retry it.
+UpdateCheck = Callable[[Twin, Interface, frozenset[str]], None]
 
 
 class _ModelNotCached(Exception):
@@ -143,6 +146,7 @@ class TwinService:
         patch: PatchDocument,
         *,
         if_match: str | None = None,
+        authorize: UpdateCheck | None = None,
     ) -> Twin:
         """Apply a JSON Patch (see :mod:`twinmesh.services.patching`) to the twin's property
         document under the store's write lock, validated as an update (writability)."""
@@ -160,6 +164,8 @@ class TwinService:
                 )
                 properties, components = split_document(interface, document)
                 touched = frozenset(touched_name(interface, resolved.get, p) for p in paths)
+                if authorize is not None:  # on the locked current twin: raising rolls back
+                    authorize(current, interface, touched)
                 _reject(
                     check_twin(
                         interface, properties, components, resolve=resolved.get, changed=touched

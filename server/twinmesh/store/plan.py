@@ -122,6 +122,7 @@ class Expansion:
     models: tuple[str, ...] | None = None  # the neighbour twin's model must be one of these
     after: tuple[str, ...] | None = None  # out: (rel id,); in: (source id, rel id)
     total: bool = False
+    where: Predicate | None = None  # the neighbour twin must match (policy push-down)
     node: NodeSelection = field(default_factory=lambda: NodeSelection())
 
 

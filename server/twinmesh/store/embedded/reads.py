@@ -189,6 +189,8 @@ class SqlCompiler(StatementBuilder):
         if e.models is not None:
             options = ", ".join(self.param(m) for m in e.models) or "NULL"
             filters.append(f"{n}.model IN ({options})")
+        if e.where is not None:  # a remote target (no local twin) never matches a filter
+            filters.append(f"({n}.id IS NOT NULL AND {self.predicate(n, e.where)})")
         if page and e.after is not None:
             if e.direction == "out":
                 filters.append(f"{r}.id > {self.param(e.after[0])}")

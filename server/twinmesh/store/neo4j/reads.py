@@ -147,6 +147,8 @@ class CypherCompiler(StatementBuilder):
             filters.append(f"{r}.name = {self.param(e.name)}")
         if e.models is not None:
             filters.append(f"{n}:Twin AND {n}.model IN {self.param(list(e.models))}")
+        if e.where is not None:  # a remote target (no local twin) never matches a filter
+            filters.append(f"{n}:Twin AND {self.predicate(n, e.where)}")
         if page and e.after is not None:
             if e.direction == "out":
                 filters.append(f"{r}.id > {self.param(e.after[0])}")

@@ -1,0 +1,273 @@
+"""What one authenticated caller may do: every service call, authorised by the tenant's policies.
+
+A :class:`TenantAccess` is built per request from the verified principal; the GraphQL layer
+reaches the services only through it. Decisions come from the Cedar engine and fail closed:
+
+* lists: the policy conditions for ``readTwin`` are pushed into the read plan, so pages,
+  totals and cursors count only permitted twins; relationship expansions only reach twins the
+  caller may both read and ``traverse``;
+* single reads: a twin the caller may not read answers exactly like a missing one;
+* properties the caller may not read are left out and reported (:attr:`denied_properties`);
+  writes of properties it may not write are ``FORBIDDEN`` and change nothing;
+* writes: ``createTwin`` / ``updateTwin`` / ``deleteTwin`` on the twin (a relationship is part
+  of its source twin, so relationship writes need ``updateTwin`` on the source), model uploads
+  and deletions need ``uploadModels`` / ``deleteModel``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from twinmesh.auth import Principal
+from twinmesh.domain import NewRelationship, NewTwin, Relationship, TenantId, Twin
+from twinmesh.errors import Forbidden, NotFound
+from twinmesh.ontology import Interface
+from twinmesh.policy import PolicyEngine, ResourceRef
+from twinmesh.policy.model import Action, DenyAll
+from twinmesh.services.models import ModelView
+from twinmesh.services.patching import parse_patch
+from twinmesh.store.plan import (
+    AllOf,
+    AnyOf,
+    NodeSelection,
+    Predicate,
+    TwinListQuery,
+    TwinLookup,
+    TwinPage,
+    TwinRow,
+)
+
+if TYPE_CHECKING:  # bootstrap imports this module
+    from twinmesh.bootstrap import Services
+
+NOTHING: Predicate = AnyOf(())  # matches no twin
+
+
+def _both(a: Predicate | None, b: Predicate | None) -> Predicate | None:
+    if a is None or b is None:
+        return a if b is None else b
+    return AllOf((a, b))
+
+
+def property_names(properties: Mapping[str, Any], components: Mapping[str, Any]) -> list[str]:
+    """The names policies see: ``prop`` and ``component/prop``."""
+    names = list(properties)
+    for component, bag in components.items():
+        if isinstance(bag, dict):
+            names += [f"{component}/{name}" for name in bag]
+    return names
+
+
+def _without(document: Mapping[str, Any], denied: frozenset[str], prefix: str = "") -> Any:
+    return {k: v for k, v in document.items() if f"{prefix}{k}" not in denied}
+
+
+class TenantAccess:
+    """The services as one caller of one tenant may use them."""
+
+    def __init__(self, services: Services, principal: Principal) -> None:
+        self.services = services
+        self.principal = principal
+        self.tenant = TenantId(principal.tenant)
+        self.engine: PolicyEngine = services.policies
+        self.denied_properties: dict[str, list[str]] = {}
+        self._neighbour_filter: tuple[Predicate | None] | None = None
+
+    # -- decisions ---------------------------------------------------------------------------
+
+    async def _family(self) -> Callable[[str], tuple[str, ...]]:
+        interfaces = await self.services.models.interfaces(self.tenant)
+
+        def family(dtmi: str) -> tuple[str, ...]:
+            return (dtmi, *sorted(i.id for i in interfaces.values() if dtmi in i.ancestors))
+
+        return family
+
+    async def _resource(self, twin_id: str, model: str) -> ResourceRef:
+        interface = await self.services.models.interface(self.tenant, model)
+        return ResourceRef.twin(twin_id, model, interface.ancestors if interface else ())
+
+    def _require(self, action: Action, resource: ResourceRef) -> None:
+        self.engine.require(self.tenant, self.principal, action, resource)
+
+    async def _filter(self, action: Action) -> Predicate | None:
+        """The pushed-down condition for ``action`` on twins (NOTHING when none is allowed)."""
+        found = self.engine.twin_filter(self.tenant, self.principal, action, await self._family())
+        if isinstance(found.where, DenyAll):
+            return NOTHING
+        return found.where
+
+    async def _neighbours(self) -> Predicate | None:
+        """Twins a traversal may reach: readable and traversable."""
+        if self._neighbour_filter is None:  # computed once per request
+            self._neighbour_filter = (
+                _both(await self._filter("readTwin"), await self._filter("traverse")),
+            )
+        return self._neighbour_filter[0]
+
+    async def _guard(self, node: NodeSelection) -> NodeSelection:
+        if not node.expansions:
+            return node
+        allowed = await self._neighbours()
+        guarded = [
+            dataclasses.replace(e, where=_both(e.where, allowed), node=await self._guard(e.node))
+            for e in node.expansions
+        ]
+        return NodeSelection(tuple(guarded))
+
+    async def _redact(self, row: TwinRow) -> None:
+        """Leave out the properties the caller may not read, in the row and everything below."""
+        twin = row.twin
+        names = property_names(twin.properties, twin.components)
+        if names:
+            resource = await self._resource(twin.id, twin.model)
+            denied = self.engine.denied_properties(self.tenant, self.principal, resource, names)
+            if denied:
+                self.denied_properties[twin.id] = sorted(denied)
+                row.twin = dataclasses.replace(
+                    twin,
+                    properties=_without(twin.properties, denied),
+                    components={
+                        c: _without(bag, denied, f"{c}/") if isinstance(bag, dict) else bag
+                        for c, bag in twin.components.items()
+                    },
+                    metadata=_without(twin.metadata, denied),
+                )
+        for page in row.expansions.values():
+            for _, neighbour in page.edges:
+                if neighbour is not None:
+                    await self._redact(neighbour)
+
+    def _require_property_writes(self, resource: ResourceRef, names: Sequence[str]) -> None:
+        denied = self.engine.denied_property_writes(self.tenant, self.principal, resource, names)
+        if denied:
+            raise Forbidden(
+                "You may not write these properties; nothing was changed.",
+                details={"deniedProperties": sorted(denied)},
+            )
+
+    # -- reads -------------------------------------------------------------------------------
+
+    async def lookup_twin(self, query: TwinLookup) -> TwinRow | None:
+        row = await self.services.reads.lookup(
+            self.tenant, dataclasses.replace(query, node=await self._guard(query.node))
+        )
+        if row is None:
+            return None
+        resource = await self._resource(row.twin.id, row.twin.model)
+        if not self.engine.authorize(self.tenant, self.principal, "readTwin", resource).allowed:
+            return None  # answers like a twin that does not exist
+        await self._redact(row)
+        return row
+
+    async def get_twin(self, twin_id: str) -> Twin | None:
+        row = await self.lookup_twin(TwinLookup(twin_id))
+        return row.twin if row else None
+
+    async def list_twins(self, query: TwinListQuery) -> TwinPage:
+        readable = await self._filter("readTwin")
+        if readable is NOTHING:
+            return TwinPage(rows=[], has_next=False, total=0 if query.total else None)
+        page = await self.services.reads.list(
+            self.tenant,
+            dataclasses.replace(
+                query, where=_both(query.where, readable), node=await self._guard(query.node)
+            ),
+        )
+        for row in page.rows:
+            await self._redact(row)
+        return page
+
+    async def model_family(self, model: str, *, exact: bool) -> tuple[str, ...]:
+        return await self.services.reads.model_family(self.tenant, model, exact=exact)
+
+    async def list_models(self) -> list[ModelView]:
+        return await self.services.models.list(self.tenant)
+
+    async def get_model(self, model_id: str) -> ModelView | None:
+        return await self.services.models.get(self.tenant, model_id)
+
+    # -- model writes ------------------------------------------------------------------------
+
+    async def upload_models(self, documents: Sequence[Any]) -> list[ModelView]:
+        for document in documents:
+            dtmi = document.get("@id") if isinstance(document, dict) else None
+            self._require("uploadModels", ResourceRef.model(dtmi if isinstance(dtmi, str) else ""))
+        return await self.services.models.upload(self.tenant, documents)
+
+    async def decommission_model(self, model_id: str) -> ModelView:
+        self._require("deleteModel", ResourceRef.model(model_id))
+        return await self.services.models.decommission(self.tenant, model_id)
+
+    async def delete_model(self, model_id: str) -> None:
+        self._require("deleteModel", ResourceRef.model(model_id))
+        await self.services.models.delete(self.tenant, model_id)
+
+    # -- twin writes -------------------------------------------------------------------------
+
+    async def _existing(self, twin_id: str, message: str) -> Twin:
+        twin = await self.services.twins.get_twin(self.tenant, twin_id)
+        if twin is None:
+            raise NotFound(message)
+        return twin
+
+    async def create_twin(self, twin: NewTwin) -> Twin:
+        interface = await self.services.models.require_active(self.tenant, twin.model)
+        resource = ResourceRef.twin(twin.id, twin.model, interface.ancestors)
+        self._require("createTwin", resource)
+        self._require_property_writes(resource, property_names(twin.properties, twin.components))
+        return await self.services.twins.create_twin(self.tenant, twin)
+
+    async def update_twin(
+        self, twin_id: str, patch: Sequence[Mapping[str, Any]], *, if_match: str | None
+    ) -> Twin:
+        parse_patch(patch)  # malformed patches fail before any decision
+
+        def check(current: Twin, interface: Interface, touched: frozenset[str]) -> None:
+            resource = ResourceRef.twin(current.id, current.model, interface.ancestors)
+            self._require("updateTwin", resource)
+            self._require_property_writes(resource, sorted(touched))
+
+        return await self.services.twins.update_twin(
+            self.tenant, twin_id, patch, if_match=if_match, authorize=check
+        )
+
+    async def delete_twin(self, twin_id: str, *, if_match: str | None, cascade: bool) -> None:
+        twin = await self.services.twins.get_twin(self.tenant, twin_id)
+        if twin is not None:  # a missing twin gets the service's own NOT_FOUND
+            self._require("deleteTwin", await self._resource(twin.id, twin.model))
+        await self.services.twins.delete_twin(
+            self.tenant, twin_id, if_match=if_match, cascade=cascade
+        )
+
+    async def _require_source_update(self, source_id: str) -> None:
+        source = await self.services.twins.get_twin(self.tenant, source_id)
+        if source is not None:
+            self._require("updateTwin", await self._resource(source.id, source.model))
+
+    async def create_relationship(self, rel: NewRelationship) -> Relationship:
+        await self._require_source_update(rel.source_id)
+        return await self.services.twins.create_relationship(self.tenant, rel)
+
+    async def update_relationship(
+        self,
+        source_id: str,
+        rel_id: str,
+        patch: Sequence[Mapping[str, Any]],
+        *,
+        if_match: str | None,
+    ) -> Relationship:
+        await self._require_source_update(source_id)
+        return await self.services.twins.update_relationship(
+            self.tenant, source_id, rel_id, patch, if_match=if_match
+        )
+
+    async def delete_relationship(
+        self, source_id: str, rel_id: str, *, if_match: str | None
+    ) -> None:
+        await self._require_source_update(source_id)
+        await self.services.twins.delete_relationship(
+            self.tenant, source_id, rel_id, if_match=if_match
+        )
