@@ -103,6 +103,28 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
         {},
     ),
     (
+        "policySets",
+        "{ policySets { activeVersion versions { version source policyIds active } } }",
+        {},
+    ),
+    (
+        "simulate",
+        'query($r: SimulatedResource!) { simulate(principal: {subject: "x", roles: '
+        '["viewer"]}, action: "readTwin", resource: $r) { allowed policyIds errors } }',
+        {"r": {"type": "Twin", "id": "b-only"}},
+    ),
+    (
+        "validatePolicySet",
+        "mutation($t: String!) { validatePolicySet(text: $t) }",
+        {"t": '@id("x") permit(principal, action, resource) when { resource.nope };'},
+    ),
+    (
+        "activatePolicySet",
+        "mutation($t: String!) { activatePolicySet(text: $t) }",
+        {"t": '@id("all") permit(principal, action, resource);'},
+    ),
+    ("rollbackPolicySet", "mutation { rollbackPolicySet(version: 1) }", {}),
+    (
         "updateRelationship",
         'mutation($p: [JSONPatchOperation!]!) { updateRelationship(sourceId: "shared", '
         'id: "b-rel", patch: $p) { id } }',

@@ -10,6 +10,7 @@ from strawberry.types import ExecutionContext
 
 from twinmesh.graphql.errors import DeniedProperties, ErrorCodes
 from twinmesh.graphql.mutations import Mutation
+from twinmesh.graphql.policies import PolicyMutations, PolicyQueries
 from twinmesh.graphql.queries import Query
 
 log = logging.getLogger("twinmesh.graphql")
@@ -29,4 +30,16 @@ class TwinSchema(strawberry.Schema):
             log.debug("request answered with an error: %s", error.message)
 
 
-schema = TwinSchema(query=Query, mutation=Mutation, extensions=[ErrorCodes, DeniedProperties])
+@strawberry.type(name="Query")
+class RootQuery(Query, PolicyQueries):
+    """Twins, models and the tenant's policy sets."""
+
+
+@strawberry.type(name="Mutation")
+class RootMutation(Mutation, PolicyMutations):
+    """Writes to twins, models and the tenant's policy sets."""
+
+
+schema = TwinSchema(
+    query=RootQuery, mutation=RootMutation, extensions=[ErrorCodes, DeniedProperties]
+)

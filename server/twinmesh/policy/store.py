@@ -110,6 +110,7 @@ class PolicyStore:
         for item in result.errors:
             where = annotations.get(item.policy_id) or item.policy_id
             errors.append(f"[{where}] {item.error}" if where else item.error)
+        errors.sort()  # Cedar reports in no fixed order; answers should not flicker
         seen: set[str] = set()
         for key, policy_id in annotations.items():
             if not policy_id:

@@ -24,7 +24,7 @@ from twinmesh.auth import Principal
 from twinmesh.domain import NewRelationship, NewTwin, Relationship, TenantId, Twin
 from twinmesh.errors import Forbidden, NotFound
 from twinmesh.ontology import Interface
-from twinmesh.policy import PolicyEngine, ResourceRef
+from twinmesh.policy import Decision, PolicyEngine, PolicyStore, PolicyVersion, ResourceRef
 from twinmesh.policy.model import Action, DenyAll
 from twinmesh.services.models import ModelView
 from twinmesh.services.patching import parse_patch
@@ -270,4 +270,52 @@ class TenantAccess:
         await self._require_source_update(source_id)
         await self.services.twins.delete_relationship(
             self.tenant, source_id, rel_id, if_match=if_match
+        )
+
+    # -- policy administration ---------------------------------------------------------------
+
+    def _administer(self) -> PolicyStore:
+        self._require("administerPolicies", ResourceRef.policy_set())
+        return self.engine.store
+
+    def policy_versions(self) -> list[PolicyVersion]:
+        store = self._administer()
+        return store.versions(self.tenant)
+
+    def active_policy_version(self) -> int | None:
+        compiled = self._administer().active(self.tenant)
+        return compiled.version.version if compiled else None
+
+    def validate_policies(self, text: str) -> list[str]:
+        return self._administer().validate(text)
+
+    def activate_policies(self, text: str) -> int:
+        return self._administer().activate(self.tenant, text, source="api")
+
+    def rollback_policies(self, version: int) -> int:
+        store = self._administer()
+        if not any(v.version == version for v in store.versions(self.tenant)):
+            raise NotFound(f"This tenant has no policy version {version}.")
+        return store.rollback(self.tenant, version)
+
+    async def simulate(
+        self,
+        principal: Principal,
+        action: Action,
+        resource: ResourceRef,
+        context: Mapping[str, Any] | None = None,
+        version: int | None = None,
+    ) -> Decision:
+        """The decision for another principal of this tenant, with the deciding policies."""
+        self._administer()
+        if resource.type == "Twin" and not resource.attrs.get("models"):
+            twin = await self.services.twins.get_twin(self.tenant, resource.id)
+            if twin is None:
+                raise NotFound(
+                    f"No twin with id {resource.id!r} exists; give a model to simulate a new one."
+                )
+            resource = await self._resource(twin.id, twin.model)
+        simulated = dataclasses.replace(principal, tenant=self.tenant)
+        return self.engine.simulate(
+            self.tenant, simulated, action, resource, context, version=version
         )
