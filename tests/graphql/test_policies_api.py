@@ -173,3 +173,23 @@ async def test_no_role_sees_nothing(as_role: Any) -> None:
         "pageInfo": {"hasNextPage": False, "endCursor": None},
         "edges": [],
     }
+
+
+async def test_a_denied_property_stays_hidden_through_aliases_fragments_and_traversals(
+    as_role: Any,
+) -> None:
+    query = """
+    fragment Props on Twin { properties }
+    query {
+      direct: twin(id: "b1-f1-ahu") { id ...Props again: properties }
+      list: twins(model: "dtmi:twinmesh:building:Equipment;1", first: 50) {
+        edges { node { id properties } } }
+      around: twin(id: "b1-f1") { relationships { edges { node { target {
+        ... on Twin { id properties }
+        relationships { edges { node { target { properties } } } } } } } } }
+    }"""
+    async for operator in as_role("operator"):
+        body = await operator(query)
+    assert "errors" not in body, body
+    assert "serialNumber" not in str(body["data"])
+    assert "serialNumber" in str(body["extensions"]["deniedProperties"])

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from twinmesh.domain import NewRelationship, NewTwin, TenantId
+from twinmesh.store.embedded import EmbeddedStore
+from twinmesh.store.neo4j import Neo4jStore
 from twinmesh.store.plan import (
     MISSING_RANK,
     AllOf,
@@ -441,3 +443,37 @@ async def test_expansion_filters_apply_to_the_neighbour_and_its_totals(
     assert sensor is not None
     assert [rel.source_id for rel, _ in sensor.expansions["in"].edges] == ["r2"]
     assert sensor.expansions["in"].total == 1
+
+
+async def test_a_planted_cross_tenant_edge_is_not_followed(
+    store: GraphStore, tenant: TenantId, other_tenant: TenantId
+) -> None:
+    """SECURITY.md item 38: even an edge written past the port never leads into another tenant."""
+    await store.create_twin(tenant, NewTwin(id="mine", model=ROOM, properties={"n": "mine"}))
+    await store.create_twin(other_tenant, NewTwin(id="theirs", model=ROOM, properties={"n": "B"}))
+    if isinstance(store, EmbeddedStore):
+        await store._call(  # a corrupt row: tenant A's relationship naming B's twin
+            lambda conn: conn.execute(
+                "INSERT INTO relationships (tenant, source_id, id, name, target, properties, etag)"
+                " VALUES (?, 'mine', 'x', 'hasPart', 'theirs', '{}', 'e')",
+                (tenant,),
+            )
+        )
+    else:
+        assert isinstance(store, Neo4jStore)
+        await store.driver.execute_query(
+            "MATCH (a:Twin {tenant: $a, id: 'mine'}), (b:Twin {tenant: $b, id: 'theirs'}) "
+            "CREATE (a)-[:REL {tenant: $a, source_id: 'mine', id: 'x', name: 'hasPart', "
+            "target: 'theirs', properties: '{}', etag: 'e'}]->(b)",
+            a=tenant,
+            b=other_tenant,
+        )
+    node = NodeSelection((Expansion(key="k", direction="out", first=10, total=True),))
+    row = await store.lookup_twin(tenant, TwinLookup(id="mine", node=node))
+    assert row is not None
+    assert all(neighbour is None for _, neighbour in row.expansions["k"].edges)
+    incoming = NodeSelection((Expansion(key="k", direction="in", first=10, total=True),))
+    theirs = await store.lookup_twin(other_tenant, TwinLookup(id="theirs", node=incoming))
+    assert theirs is not None
+    assert theirs.expansions["k"].edges == []
+    assert theirs.expansions["k"].total == 0
