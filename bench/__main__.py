@@ -18,10 +18,10 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from bench import ontology_validation, twin_api
+from bench import ontology_validation, policy_overhead, twin_api
 
 RESULTS = Path(__file__).resolve().parent / "results"
-BENCHMARKS = ("ontology_validation", "twin_api")
+BENCHMARKS = ("ontology_validation", "twin_api", "policy_overhead")
 
 
 def ontology_table(data: dict[str, Any]) -> Table:
@@ -106,6 +106,22 @@ def twin_api_tables(data: dict[str, Any]) -> list[Table]:
     return [table, seeding]
 
 
+def policy_table(data: dict[str, Any]) -> Table:
+    table = Table(
+        title=f"Policy overhead: {data['rules']} rules vs one permit (p50, median of rounds)"
+    )
+    for column in ("operation", "one permit", f"{data['rules']} rules", "ratio"):
+        table.add_column(column)
+    for name, row in data["operations"].items():
+        table.add_row(
+            name,
+            f"{row['open_p50_ms']:.2f} ms",
+            f"{row['ruled_p50_ms']:.2f} ms",
+            f"{row['ratio']:.2f}x",
+        )
+    return table
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--only", choices=BENCHMARKS, action="append", help="run only these")
@@ -130,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     runners: dict[str, Callable[[], dict[str, Any]]] = {
         "ontology_validation": ontology_validation.run,
+        "policy_overhead": policy_overhead.run,
         "twin_api": lambda: twin_api.run(
             rounds=args.rounds, ops_scale=args.ops_scale, log=lambda m: console.log(m)
         ),
@@ -150,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     if "twin_api" in results:
         for table in twin_api_tables(results["twin_api"]):
             console.print(table)
+    if "policy_overhead" in results:
+        console.print(policy_table(results["policy_overhead"]))
     console.print(f"results written to {RESULTS}/")
     return 0
 

@@ -155,6 +155,16 @@ class PolicyEngine:
 
     # -- property-level rules -----------------------------------------------------------------
 
+    def decides_by_attributes(self, tenant: str) -> bool:
+        """Whether the active set never names a single twin or relationship, so decisions on
+        twins depend only on their attributes (model, models, tenant) and may be shared by
+        every twin of one model."""
+        compiled = self.store.active(tenant)
+        if compiled is None:
+            return False
+        text = compiled.version.text
+        return 'Twin::"' not in text and 'Relationship::"' not in text
+
     def denied_properties(
         self,
         tenant: str,
