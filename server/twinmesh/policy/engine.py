@@ -42,6 +42,7 @@ from twinmesh.policy.model import (
     TwinFilter,
 )
 from twinmesh.policy.residual import Family, translate_residuals
+from twinmesh.policy.slicing import PolicySlicer
 from twinmesh.policy.store import CompiledPolicies, PolicyStore
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,7 @@ class PolicyEngine:
     """Cedar decisions per tenant over a :class:`PolicyStore`."""
 
     def __init__(self, store: PolicyStore) -> None:
+        self._slicer = PolicySlicer()
         self.store = store
 
     # -- single and batched decisions ---------------------------------------------------------
@@ -253,7 +255,10 @@ class PolicyEngine:
             return None, f"policy set unavailable: {type(error).__name__}"
         if compiled is None:
             return None, f"tenant {tenant!r} has no active policy set"
-        return compiled, ""
+        try:
+            return self._slicer.for_principal(compiled, principal), ""
+        except Exception as error:
+            return None, f"policy set unavailable: {type(error).__name__}"
 
     def _decide(
         self,
