@@ -116,7 +116,7 @@ class SqlCompiler(StatementBuilder):
 
     # -- ordering and keysets --------------------------------------------------------------
 
-    def _sort_parts(self, alias: str, key: SortKey) -> tuple[str | None, str]:
+    def sort_parts(self, alias: str, key: SortKey) -> tuple[str | None, str]:
         """(type rank expression, or None for metadata; value expression) of one sort key."""
         value_expr, type_expr, _ = self._scalar(alias, key.field)
         if type_expr is None:
@@ -127,36 +127,8 @@ class SqlCompiler(StatementBuilder):
         )
         return rank, value_expr
 
-    def order_by(self, alias: str, order: tuple[SortKey, ...]) -> str:
-        parts = []
-        for key in order:
-            rank, value = self._sort_parts(alias, key)
-            if rank is not None:
-                parts.append(rank)
-            parts.append(f"{value} DESC" if key.descending else value)
-        return ", ".join([*parts, f"{alias}.id"])
-
-    def after(self, alias: str, order: tuple[SortKey, ...], cursor: tuple[Any, ...]) -> str:
-        """Rows strictly after the cursor in (rank, value)* + id order."""
-        *keys, last_id = cursor
-        clause = f"{alias}.id > {self.param(last_id)}"
-        for key, (rank_value, value) in reversed(list(zip(order, keys, strict=True))):
-            rank, value_expr = self._sort_parts(alias, key)
-            op = "<" if key.descending else ">"
-            if rank is None:
-                v = self.param(value)
-                clause = f"({value_expr} {op} {v} OR ({value_expr} = {v} AND {clause}))"
-                continue
-            r = self.param(rank_value)
-            if rank_value == MISSING_RANK:
-                clause = f"({rank} = {r} AND {clause})"
-                continue
-            v = self.param(value)
-            clause = (
-                f"({rank} > {r} OR ({rank} = {r} AND ({value_expr} {op} {v} "
-                f"OR ({value_expr} = {v} AND {clause}))))"
-            )
-        return clause
+    def compare(self, left: str, op: str, right: str) -> str:
+        return f"{left} {op} {right}"
 
     # -- statements ----------------------------------------------------------------------
     #

@@ -11,8 +11,6 @@ twin must belong to ``$tenant``: an edge planted across tenants is never followe
 
 from __future__ import annotations
 
-from typing import Any
-
 from twinmesh.store.neo4j.documents import marker_key, property_key
 from twinmesh.store.plan import (
     COMPARISONS,
@@ -93,38 +91,11 @@ class CypherCompiler(StatementBuilder):
             f"ELSE {MISSING_RANK} END"
         )
 
-    def order_by(self, var: str, order: tuple[SortKey, ...]) -> str:
-        parts = []
-        for key in order:
-            value = self._value(var, key.field)
-            rank = self._rank(var, key)
-            if rank is not None:
-                parts.append(rank)
-            parts.append(f"{value} DESC" if key.descending else value)
-        return ", ".join([*parts, f"{var}.id"])
+    def sort_parts(self, alias: str, key: SortKey) -> tuple[str | None, str]:
+        return self._rank(alias, key), self._value(alias, key.field)
 
-    def after(self, var: str, order: tuple[SortKey, ...], cursor: tuple[Any, ...]) -> str:
-        """Rows strictly after the cursor in (rank, value)* + id order."""
-        *keys, last_id = cursor
-        clause = f"{var}.id > {self.param(last_id)}"
-        for key, (rank_value, value) in reversed(list(zip(order, keys, strict=True))):
-            field = self._value(var, key.field)
-            op = "<" if key.descending else ">"
-            rank = self._rank(var, key)
-            if rank is None:
-                v = self.param(value)
-                clause = f"({field} {op} {v} OR ({field} = {v} AND {clause}))"
-                continue
-            r = self.param(rank_value)
-            if rank_value == MISSING_RANK:
-                clause = f"({rank} = {r} AND {clause})"
-                continue
-            v = self.param(value)
-            clause = (
-                f"({rank} > {r} OR ({rank} = {r} AND (coalesce({field} {op} {v}, false) "
-                f"OR (coalesce({field} = {v}, false) AND {clause}))))"
-            )
-        return clause
+    def compare(self, left: str, op: str, right: str) -> str:
+        return f"coalesce({left} {op} {right}, false)"
 
     # -- projections -----------------------------------------------------------------------
 
