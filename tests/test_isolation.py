@@ -124,6 +124,10 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
         {"t": '@id("all") permit(principal, action, resource);'},
     ),
     ("rollbackPolicySet", "mutation { rollbackPolicySet(version: 1) }", {}),
+    ("tenants", "{ tenants { id disabled } }", {}),
+    ("createTenant", 'mutation { createTenant(id: "new-one") { id } }', {}),
+    ("disableTenant", "mutation($id: String!) { disableTenant(id: $id) { id } }", {"id": "b"}),
+    ("enableTenant", "mutation($id: String!) { enableTenant(id: $id) { id } }", {"id": "b"}),
     (
         "updateRelationship",
         'mutation($p: [JSONPatchOperation!]!) { updateRelationship(sourceId: "shared", '

@@ -13,6 +13,7 @@ from twinmesh.config import Settings
 from twinmesh.policy import PolicyEngine, PolicyStore
 from twinmesh.services.models import ModelRegistry
 from twinmesh.services.reads import TwinReads
+from twinmesh.services.tenants import TenantDirectory
 from twinmesh.services.twins import TwinService
 from twinmesh.store.embedded import EmbeddedStore
 from twinmesh.store.neo4j import Neo4jStore
@@ -30,6 +31,7 @@ class Services:
     twins: TwinService
     reads: TwinReads
     auth: Authenticator
+    tenants: TenantDirectory
     dev_issuer: DevIssuer | None
     policies: PolicyEngine
 
@@ -55,6 +57,12 @@ def build_services(settings: Settings, *, store: GraphStore | None = None) -> Se
         IssuerConfig(**{**issuer.model_dump(), "algorithms": tuple(issuer.algorithms)})
         for issuer in settings.auth_issuers
     ]
+    tenants = TenantDirectory(
+        store,
+        {tenant.id: not tenant.disabled for tenant in settings.tenants},
+        platform_tenant=settings.platform_tenant,
+        platform_admin_role=settings.platform_admin_role,
+    )
     dev_issuer = None
     if settings.auth_dev_issuer or settings.demo:
         dev_issuer = DevIssuer.load_or_create(settings.data_dir)
@@ -66,9 +74,10 @@ def build_services(settings: Settings, *, store: GraphStore | None = None) -> Se
         reads=TwinReads(store, models),
         auth=Authenticator(
             TokenVerifier(issuers, leeway=settings.auth_leeway_s),
-            {tenant.id: not tenant.disabled for tenant in settings.tenants},
+            tenants.enabled,
             any_tenant=dev_issuer is not None,
         ),
+        tenants=tenants,
         dev_issuer=dev_issuer,
         policies=PolicyEngine(PolicyStore.from_directory(settings.policies_dir)),
     )

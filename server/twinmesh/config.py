@@ -85,6 +85,12 @@ class Settings(BaseSettings):
         default=Path("policies"),
         description="Cedar schema (schema.cedarschema) and one folder of *.cedar per tenant.",
     )
+    platform_tenant: str = Field(
+        default="platform", description="Tenant whose administrators manage the tenants."
+    )
+    platform_admin_role: str = Field(
+        default="platform-admin", description="Role of a platform administrator's token."
+    )
     tenants: list[TenantSettings] = Field(
         default_factory=list, description="Tenants served to tokens of the trusted issuers."
     )

@@ -2,31 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable
 
 from twinmesh.auth.errors import InvalidToken
 from twinmesh.auth.principal import Principal
 from twinmesh.auth.tokens import TokenVerifier
 from twinmesh.errors import Forbidden
 
+TenantState = Callable[[str], Awaitable[bool | None]]
+
 
 class Authenticator:
     """Verifies the token, then checks that its tenant is served and enabled.
 
-    ``served`` maps tenant ids to whether they are enabled. With ``any_tenant`` (the development
-    issuer is trusted) tenants need not be declared, but a declared, disabled one stays closed.
+    ``served`` answers, for a tenant id, True (served), False (disabled) or None (unknown).
+    With ``any_tenant`` (the development issuer is trusted) tenants need not be declared, but
+    a disabled one stays closed.
     """
 
     def __init__(
-        self, verifier: TokenVerifier, served: Mapping[str, bool], *, any_tenant: bool = False
+        self, verifier: TokenVerifier, served: TenantState, *, any_tenant: bool = False
     ) -> None:
         self.verifier = verifier
-        self._served = dict(served)
+        self._served = served
         self._any_tenant = any_tenant
 
     async def authenticate(self, authorization: str | None) -> Principal:
         principal = await self.verifier.authenticate(authorization)
-        enabled = self._served.get(principal.tenant)
+        enabled = await self._served(principal.tenant)
         if enabled is None and not self._any_tenant:
             raise InvalidToken("unknown_tenant")
         if enabled is False:

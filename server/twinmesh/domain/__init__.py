@@ -1,6 +1,6 @@
 """Domain types shared by every layer: twins, relationships, tenants."""
 
-from twinmesh.domain.models import NewModel, StoredModel
+from twinmesh.domain.models import NewModel, StoredModel, TenantRecord
 from twinmesh.domain.twins import (
     JSONObject,
     JSONValue,
@@ -28,6 +28,7 @@ __all__ = [
     "Relationship",
     "StoredModel",
     "TenantId",
+    "TenantRecord",
     "Twin",
     "TwinUpdate",
     "changed_names",

@@ -24,3 +24,12 @@ class StoredModel:
     document: JSONObject
     uploaded_at: datetime
     decommissioned: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TenantRecord:
+    """A tenant created over the platform API (tenants may also be declared in settings)."""
+
+    id: str
+    disabled: bool
+    created_at: datetime

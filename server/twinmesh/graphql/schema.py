@@ -12,6 +12,7 @@ from twinmesh.graphql.errors import DeniedProperties, ErrorCodes
 from twinmesh.graphql.mutations import Mutation
 from twinmesh.graphql.policies import PolicyMutations, PolicyQueries
 from twinmesh.graphql.queries import Query
+from twinmesh.graphql.tenants import TenantMutations, TenantQueries
 
 log = logging.getLogger("twinmesh.graphql")
 
@@ -31,12 +32,12 @@ class TwinSchema(strawberry.Schema):
 
 
 @strawberry.type(name="Query")
-class RootQuery(Query, PolicyQueries):
+class RootQuery(Query, PolicyQueries, TenantQueries):
     """Twins, models and the tenant's policy sets."""
 
 
 @strawberry.type(name="Mutation")
-class RootMutation(Mutation, PolicyMutations):
+class RootMutation(Mutation, PolicyMutations, TenantMutations):
     """Writes to twins, models and the tenant's policy sets."""
 
 

@@ -19,6 +19,7 @@ from twinmesh.domain import (
     Relationship,
     StoredModel,
     TenantId,
+    TenantRecord,
     Twin,
     TwinUpdate,
 )
@@ -153,3 +154,12 @@ class GraphStore(Protocol):
         has (or the batch repeats) a relationship id; ``NotFound`` if a source or local target
         exists nowhere. No model validation: callers validate as the services do.
         """
+
+    async def save_tenant(self, record: TenantRecord) -> None:
+        """Create or update a platform tenant record (platform data, not tenant-scoped)."""
+
+    async def get_tenant(self, tenant: TenantId) -> TenantRecord | None:
+        """The platform record of a tenant, or ``None``."""
+
+    async def list_tenants(self) -> list[TenantRecord]:
+        """Every platform tenant record, ordered by id."""

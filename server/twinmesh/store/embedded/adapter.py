@@ -23,6 +23,7 @@ from twinmesh.domain import (
     Relationship,
     StoredModel,
     TenantId,
+    TenantRecord,
     Twin,
     TwinUpdate,
     changed_names,
@@ -547,3 +548,30 @@ class EmbeddedStore:
                     ) from exc
 
         await self._transaction(insert)
+
+    # -- platform tenant records ----------------------------------------------------------
+
+    async def save_tenant(self, record: TenantRecord) -> None:
+        def save(conn: Connection) -> None:
+            self._run(
+                conn,
+                sql.SAVE_TENANT,
+                TenantId(record.id),
+                disabled=int(record.disabled),
+                created_at=dump_time(record.created_at),
+            )
+
+        await self._transaction(save)
+
+    async def get_tenant(self, tenant: TenantId) -> TenantRecord | None:
+        row = await self._call(lambda conn: self._run(conn, sql.GET_TENANT, tenant).fetchone())
+        return None if row is None else _tenant(row)
+
+    async def list_tenants(self) -> list[TenantRecord]:
+        # Platform data: the one statement not scoped to a tenant (its rows are tenants).
+        rows = await self._call(lambda conn: conn.execute(sql.LIST_TENANTS).fetchall())
+        return [_tenant(row) for row in rows]
+
+
+def _tenant(row: Row) -> TenantRecord:
+    return TenantRecord(id=row[0], disabled=bool(row[1]), created_at=load_time(row[2]))

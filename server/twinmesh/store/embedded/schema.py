@@ -33,6 +33,12 @@ CREATE TABLE IF NOT EXISTS relationships (
     FOREIGN KEY (tenant, source_id) REFERENCES twins (tenant, id) ON DELETE CASCADE
 ) WITHOUT ROWID;
 
+CREATE TABLE IF NOT EXISTS tenants (
+    tenant      TEXT PRIMARY KEY,
+    disabled    INTEGER NOT NULL DEFAULT 0,
+    created_at  TEXT NOT NULL
+) WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS models (
     tenant          TEXT NOT NULL,
     id              TEXT NOT NULL,

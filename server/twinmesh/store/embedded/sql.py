@@ -75,3 +75,11 @@ EXISTING_TWIN_IDS = (
     "SELECT id FROM twins WHERE tenant = :tenant "
     "AND id IN (SELECT value FROM json_each(:ids, '$.ids'))"
 )
+
+# Platform tenant records: keyed by the tenant itself.
+SAVE_TENANT = (
+    "INSERT INTO tenants (tenant, disabled, created_at) VALUES (:tenant, :disabled, :created_at) "
+    "ON CONFLICT (tenant) DO UPDATE SET disabled = excluded.disabled"
+)
+GET_TENANT = "SELECT tenant, disabled, created_at FROM tenants WHERE tenant = :tenant"
+LIST_TENANTS = "SELECT tenant, disabled, created_at FROM tenants ORDER BY tenant"

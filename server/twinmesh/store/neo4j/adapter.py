@@ -22,6 +22,7 @@ from twinmesh.domain import (
     Relationship,
     StoredModel,
     TenantId,
+    TenantRecord,
     Twin,
     TwinUpdate,
     changed_names,
@@ -544,3 +545,40 @@ class Neo4jStore:
                     await self._run(tx, statement, tenant, rows=batch_rows)
 
         await self._write(work)
+
+    # -- platform tenant records ----------------------------------------------------------
+
+    async def save_tenant(self, record: TenantRecord) -> None:
+        async def work(tx: AsyncManagedTransaction) -> None:
+            await self._run(
+                tx,
+                cypher.SAVE_TENANT,
+                TenantId(record.id),
+                disabled=record.disabled,
+                created_at=dump_time(record.created_at),
+            )
+
+        await self._write(work)
+
+    async def get_tenant(self, tenant: TenantId) -> TenantRecord | None:
+        async def work(tx: AsyncManagedTransaction) -> TenantRecord | None:
+            rows = await self._run(tx, cypher.GET_TENANT, tenant)
+            return _tenant(rows[0]["tenant"]) if rows else None
+
+        return await self._read(work)
+
+    async def list_tenants(self) -> list[TenantRecord]:
+        async def work(tx: AsyncManagedTransaction) -> list[TenantRecord]:
+            # Platform data: the one statement not scoped to a tenant (its nodes are tenants).
+            if self._observer is not None:
+                self._observer(cypher.LIST_TENANTS, {})
+            result = await tx.run(cypher.LIST_TENANTS)
+            return [_tenant(record.data()["tenant"]) async for record in result]
+
+        return await self._read(work)
+
+
+def _tenant(data: Record) -> TenantRecord:
+    return TenantRecord(
+        id=data["id"], disabled=bool(data["disabled"]), created_at=load_time(data["created_at"])
+    )

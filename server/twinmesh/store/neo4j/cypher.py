@@ -9,6 +9,8 @@ SCHEMA = (
     "CREATE INDEX twin_model IF NOT EXISTS FOR (t:Twin) ON (t.tenant, t.model)",
     "CREATE CONSTRAINT model_identity IF NOT EXISTS "
     "FOR (m:Model) REQUIRE (m.tenant, m.id) IS UNIQUE",
+    "CREATE CONSTRAINT tenant_record_identity IF NOT EXISTS "
+    "FOR (t:TenantRecord) REQUIRE t.tenant IS UNIQUE",
     "CREATE CONSTRAINT remote_twin_identity IF NOT EXISTS "
     "FOR (r:RemoteTwin) REQUIRE (r.tenant, r.ref) IS UNIQUE",
 )
@@ -145,3 +147,12 @@ IMPORT_REMOTE_RELATIONSHIPS = (
     "CREATE (s)-[r:REL {tenant: $tenant, source_id: row.source_id, id: row.id, name: row.name, "
     "target: row.target, properties: row.properties, etag: row.etag}]->(t)"
 )
+
+# Platform tenant records: keyed by the tenant itself.
+SAVE_TENANT = (
+    "MERGE (t:TenantRecord {tenant: $tenant}) ON CREATE SET t.created_at = $created_at "
+    "SET t.disabled = $disabled"
+)
+TENANT_FIELDS = "t { id: t.tenant, .disabled, .created_at } AS tenant"
+GET_TENANT = f"MATCH (t:TenantRecord {{tenant: $tenant}}) RETURN {TENANT_FIELDS}"
+LIST_TENANTS = f"MATCH (t:TenantRecord) RETURN {TENANT_FIELDS} ORDER BY t.tenant"

@@ -1,0 +1,49 @@
+"""Tenant administration over GraphQL, for platform administrators only."""
+
+from __future__ import annotations
+
+import strawberry
+
+from twinmesh.graphql.context import Info
+from twinmesh.services.tenants import TenantInfo
+
+
+@strawberry.type(name="Tenant", description="A tenant this server serves.")
+class TenantType:
+    id: str
+    disabled: bool
+    source: str = strawberry.field(description="settings (declared) or api (created here).")
+
+    @classmethod
+    def of(cls, info: TenantInfo) -> TenantType:
+        return cls(id=info.id, disabled=info.disabled, source=info.source)
+
+
+async def resolve_tenants(info: Info) -> list[TenantType]:
+    directory = info.context.services.tenants
+    return [TenantType.of(t) for t in await directory.list(info.context.principal)]
+
+
+@strawberry.type
+class TenantQueries:
+    tenants: list[TenantType] = strawberry.field(
+        resolver=resolve_tenants, description="Every tenant (platform administrators only)."
+    )
+
+
+@strawberry.type
+class TenantMutations:
+    @strawberry.mutation(description="Create a tenant (platform administrators only).")
+    async def create_tenant(self, info: Info, id: str) -> TenantType:
+        directory = info.context.services.tenants
+        return TenantType.of(await directory.create(info.context.principal, id))
+
+    @strawberry.mutation(description="Stop serving a tenant: its tokens get FORBIDDEN.")
+    async def disable_tenant(self, info: Info, id: str) -> TenantType:
+        directory = info.context.services.tenants
+        return TenantType.of(await directory.set_disabled(info.context.principal, id, True))
+
+    @strawberry.mutation(description="Serve a disabled tenant again.")
+    async def enable_tenant(self, info: Info, id: str) -> TenantType:
+        directory = info.context.services.tenants
+        return TenantType.of(await directory.set_disabled(info.context.principal, id, False))
