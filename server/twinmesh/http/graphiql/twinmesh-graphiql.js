@@ -6,16 +6,25 @@
   var fetcher = GraphiQL.createFetcher({ url: root.dataset.endpoint });
   var token = root.dataset.token || "<token>";
   var headers = JSON.stringify({ Authorization: "Bearer " + token }, null, 2);
+  var welcome = root.dataset.token
+    ? "# Welcome to twinmesh. The Headers tab below holds a demo token (tenant demo, role admin)."
+    : "# Welcome to twinmesh. Put your access token in the Headers tab below.";
   var query = [
-    "# Welcome to twinmesh. Put your access token in the Headers tab below.",
+    welcome,
     "#",
     "# Ctrl-Enter runs the query; Ctrl-Space completes field names.",
     "",
-    "query Models {",
-    "  models {",
+    "query Floor {",
+    '  twin(id: "b1-f1") {',
     "    id",
-    "    decommissioned",
+    "    model",
+    "    properties",
+    '    rooms: relationships(name: "hasPart") {',
+    "      totalCount",
+    "      edges { node { target { id model properties } } }",
+    "    }",
     "  }",
+    "  models { id }",
     "}",
     "",
   ].join("\n");
