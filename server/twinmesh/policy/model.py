@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal, TypeAlias
+from typing import Any, Final, Literal, TypeAlias, get_args
 
 from twinmesh.store.plan import Predicate
 
@@ -29,20 +29,7 @@ Action = Literal[
     "readAudit",
     "exportAudit",
 ]
-ACTIONS: Final[tuple[Action, ...]] = (
-    "readTwin",
-    "createTwin",
-    "updateTwin",
-    "deleteTwin",
-    "traverse",
-    "readProperty",
-    "writeProperty",
-    "uploadModels",
-    "deleteModel",
-    "administerPolicies",
-    "readAudit",
-    "exportAudit",
-)
+ACTIONS: Final[tuple[Action, ...]] = get_args(Action)
 
 ResourceType = Literal["Twin", "Relationship", "Model", "PolicySet", "AuditLog"]
 

@@ -18,9 +18,9 @@ from typing import Any
 import cedarpy
 
 from twinmesh.auth.principal import Principal
+from twinmesh.policy.model import NAMESPACE
 from twinmesh.policy.store import CompiledPolicies
 
-NAMESPACE = "TwinMesh"
 MAX_SLICES = 1024
 
 

@@ -73,7 +73,7 @@ class TenantAccess:
         self.tenant = TenantId(principal.tenant)
         self.engine: PolicyEngine = services.policies
         self.denied_properties: dict[str, list[str]] = {}
-        self._neighbour_filter: tuple[Predicate | None] | None = None
+        self._filters: dict[Action, Predicate | None] = {}
 
     # -- decisions ---------------------------------------------------------------------------
 
@@ -93,19 +93,17 @@ class TenantAccess:
         self.engine.require(self.tenant, self.principal, action, resource)
 
     async def _filter(self, action: Action) -> Predicate | None:
-        """The pushed-down condition for ``action`` on twins (NOTHING when none is allowed)."""
-        found = self.engine.twin_filter(self.tenant, self.principal, action, await self._family())
-        if isinstance(found.where, DenyAll):
-            return NOTHING
-        return found.where
+        """The pushed-down condition for ``action`` on twins (NOTHING when none is allowed),
+        computed once per request."""
+        if action not in self._filters:
+            family = await self._family()
+            found = self.engine.twin_filter(self.tenant, self.principal, action, family)
+            self._filters[action] = NOTHING if isinstance(found.where, DenyAll) else found.where
+        return self._filters[action]
 
     async def _neighbours(self) -> Predicate | None:
         """Twins a traversal may reach: readable and traversable."""
-        if self._neighbour_filter is None:  # computed once per request
-            self._neighbour_filter = (
-                _both(await self._filter("readTwin"), await self._filter("traverse")),
-            )
-        return self._neighbour_filter[0]
+        return _both(await self._filter("readTwin"), await self._filter("traverse"))
 
     async def _guard(self, node: NodeSelection) -> NodeSelection:
         if not node.expansions:
