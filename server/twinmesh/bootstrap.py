@@ -10,8 +10,11 @@ from dataclasses import dataclass
 
 from twinmesh.auth import Authenticator, DevIssuer, IssuerConfig, TokenVerifier
 from twinmesh.config import Settings
+from twinmesh.identity import KEYRING_FILE, load_or_create
 from twinmesh.policy import PolicyEngine, PolicyStore
+from twinmesh.services.audit_log import AuditLog, TenantAuditSettings
 from twinmesh.services.models import ModelRegistry
+from twinmesh.services.policies import PolicyVersions
 from twinmesh.services.reads import TwinReads
 from twinmesh.services.tenants import TenantDirectory
 from twinmesh.services.twins import TwinService
@@ -34,6 +37,9 @@ class Services:
     tenants: TenantDirectory
     dev_issuer: DevIssuer | None
     policies: PolicyEngine
+    policy_versions: PolicyVersions
+    audit: AuditLog
+    audit_checkpoint_interval_s: float = 300.0
 
 
 def build_store(settings: Settings) -> GraphStore:
@@ -67,6 +73,16 @@ def build_services(settings: Settings, *, store: GraphStore | None = None) -> Se
     if settings.auth_dev_issuer or settings.demo:
         dev_issuer = DevIssuer.load_or_create(settings.data_dir)
         issuers.append(dev_issuer.issuer_config())
+    policies = PolicyEngine(PolicyStore.from_directory(settings.policies_dir))
+    keyring = load_or_create(settings.keys_file or settings.data_dir / KEYRING_FILE)
+    audit = AuditLog(
+        store,
+        keyring,
+        {
+            t.id: TenantAuditSettings(t.audit_reads, t.audit_retention_days)
+            for t in settings.tenants
+        },
+    )
     return Services(
         store=store,
         models=models,
@@ -79,5 +95,8 @@ def build_services(settings: Settings, *, store: GraphStore | None = None) -> Se
         ),
         tenants=tenants,
         dev_issuer=dev_issuer,
-        policies=PolicyEngine(PolicyStore.from_directory(settings.policies_dir)),
+        policies=policies,
+        policy_versions=PolicyVersions(store, policies.store),
+        audit=audit,
+        audit_checkpoint_interval_s=settings.audit_checkpoint_interval_s,
     )

@@ -44,6 +44,15 @@ class TenantSettings(BaseModel):
 
     id: str
     disabled: bool = False
+    audit_reads: Literal["off", "denied-only", "all"] = Field(
+        default="denied-only",
+        description="Reads the audit log records: off, denied-only (denials only) or all.",
+    )
+    audit_retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="Delete audit records older than this many days (unset: keep forever).",
+    )
 
 
 class Settings(BaseSettings):
@@ -93,6 +102,14 @@ class Settings(BaseSettings):
     )
     tenants: list[TenantSettings] = Field(
         default_factory=list, description="Tenants served to tokens of the trusted issuers."
+    )
+    keys_file: Path | None = Field(
+        default=None,
+        description="The organisation's Ed25519 keyring (twinmesh keys generate); default "
+        "<data_dir>/org-keys.json, created on first start if missing.",
+    )
+    audit_checkpoint_interval_s: float = Field(
+        default=300.0, gt=0, description="Seconds between signed audit checkpoints."
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="Server log level."

@@ -36,6 +36,12 @@ class Authenticator:
             raise Forbidden("This tenant is disabled; ask the platform administrator.")
         return principal
 
+    async def serves(self, tenant: str) -> bool:
+        """Whether requests of ``tenant`` are served (known, or any in development, and
+        enabled)."""
+        enabled = await self._served(tenant)
+        return enabled is True or (enabled is None and self._any_tenant)
+
     async def start(self) -> None:
         """Fetch the issuers' keys ahead of the first request (failures are retried later)."""
         await self.verifier.prefetch()

@@ -52,6 +52,9 @@ class InvalidToken(Unauthenticated):
             raise ValueError(f"unknown InvalidToken reason {reason!r}")
         super().__init__(PUBLIC_MESSAGE)
         self.reason = reason
+        # Set when the token's signature verified: whose failure this is (for the audit log).
+        self.tenant: str | None = None
+        self.subject: str | None = None
 
     def __repr__(self) -> str:
         return f"InvalidToken(reason={self.reason!r})"

@@ -29,6 +29,7 @@ message and a private ``reason``):
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import time
@@ -256,19 +257,28 @@ class TokenVerifier:
         if not verify_signature(jws, key.key, key.algorithm):
             raise InvalidToken("bad_signature")
 
-        self._check_times(claims)
-        self._check_audience(claims, config.audience)
-        subject = _required_string(claims, "sub")
-        client_id = _required_string(claims, "client_id")
-        token_id = _required_string(claims, "jti")
-        return Principal(
-            tenant=_tenant(claims, config),
-            subject=subject,
-            roles=_roles(claims, config.roles_claim),
-            client_id=client_id,
-            kind="service" if subject == client_id else "user",
-            token_id=token_id,
-        )
+        try:
+            self._check_times(claims)
+            self._check_audience(claims, config.audience)
+            subject = _required_string(claims, "sub")
+            client_id = _required_string(claims, "client_id")
+            token_id = _required_string(claims, "jti")
+            return Principal(
+                tenant=_tenant(claims, config),
+                subject=subject,
+                roles=_roles(claims, config.roles_claim),
+                client_id=client_id,
+                kind="service" if subject == client_id else "user",
+                token_id=token_id,
+            )
+        except InvalidToken as refused:
+            # The issuer's signature holds, so the failure is attributable to the tenant the
+            # token names (and is audited there); unsigned garbage never is.
+            with contextlib.suppress(InvalidToken):
+                refused.tenant = _tenant(claims, config)
+            sub = claims.get("sub")
+            refused.subject = sub if isinstance(sub, str) else None
+            raise
 
     def _check_times(self, claims: Mapping[str, Any]) -> None:
         now = self._clock()

@@ -8,6 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
+from twinmesh.cli.audit_cmd import audit_app
+from twinmesh.cli.keys_cmd import keys_app
 from twinmesh.cli.ontology_cmd import ontology_app
 from twinmesh.cli.token_cmd import token_app
 
@@ -17,6 +19,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.add_typer(audit_app, name="audit")
+app.add_typer(keys_app, name="keys")
 app.add_typer(ontology_app, name="ontology")
 app.add_typer(token_app, name="token")
 

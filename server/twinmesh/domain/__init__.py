@@ -1,6 +1,6 @@
-"""Domain types shared by every layer: twins, relationships, tenants."""
+"""Domain types shared by every layer: twins, relationships, models, tenants, policies."""
 
-from twinmesh.domain.models import NewModel, StoredModel, TenantRecord
+from twinmesh.domain.models import NewModel, StoredModel, StoredPolicyVersion, TenantRecord
 from twinmesh.domain.twins import (
     JSONObject,
     JSONValue,
@@ -27,6 +27,7 @@ __all__ = [
     "NewTwin",
     "Relationship",
     "StoredModel",
+    "StoredPolicyVersion",
     "TenantId",
     "TenantRecord",
     "Twin",

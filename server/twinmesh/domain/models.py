@@ -33,3 +33,14 @@ class TenantRecord:
     id: str
     disabled: bool
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPolicyVersion:
+    """One version of a tenant's policy set as the store keeps it; the newest is active."""
+
+    version: int
+    text: str
+    sha256: str
+    source: str  # "disk", "api" or "rollback"
+    created_at: datetime

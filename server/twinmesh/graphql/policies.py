@@ -79,7 +79,7 @@ def _action(name: str) -> Action:
 
 async def resolve_policy_sets(info: Info) -> PolicySets:
     access = info.context.access
-    active = access.active_policy_version()
+    active = await access.active_policy_version()
     return PolicySets(
         active_version=active,
         versions=[
@@ -92,7 +92,7 @@ async def resolve_policy_sets(info: Info) -> PolicySets:
                 text=v.text,
                 active=v.version == active,
             )
-            for v in access.policy_versions()
+            for v in await access.policy_versions()
         ],
     )
 
@@ -138,13 +138,13 @@ class PolicyQueries:
 @strawberry.type
 class PolicyMutations:
     @strawberry.mutation(description="Check a candidate policy set; the problems, if any.")
-    def validate_policy_set(self, info: Info, text: str) -> list[str]:
-        return info.context.access.validate_policies(text)
+    async def validate_policy_set(self, info: Info, text: str) -> list[str]:
+        return await info.context.access.validate_policies(text)
 
     @strawberry.mutation(description="Validate and activate a policy set; its version.")
-    def activate_policy_set(self, info: Info, text: str) -> int:
-        return info.context.access.activate_policies(text)
+    async def activate_policy_set(self, info: Info, text: str) -> int:
+        return await info.context.access.activate_policies(text)
 
     @strawberry.mutation(description="Activate an earlier version again (as a new version).")
-    def rollback_policy_set(self, info: Info, version: int) -> int:
-        return info.context.access.rollback_policies(version)
+    async def rollback_policy_set(self, info: Info, version: int) -> int:
+        return await info.context.access.rollback_policies(version)

@@ -20,8 +20,7 @@ class TenantType:
 
 
 async def resolve_tenants(info: Info) -> list[TenantType]:
-    directory = info.context.services.tenants
-    return [TenantType.of(t) for t in await directory.list(info.context.principal)]
+    return [TenantType.of(t) for t in await info.context.access.list_tenants()]
 
 
 @strawberry.type
@@ -35,15 +34,12 @@ class TenantQueries:
 class TenantMutations:
     @strawberry.mutation(description="Create a tenant (platform administrators only).")
     async def create_tenant(self, info: Info, id: str) -> TenantType:
-        directory = info.context.services.tenants
-        return TenantType.of(await directory.create(info.context.principal, id))
+        return TenantType.of(await info.context.access.create_tenant(id))
 
     @strawberry.mutation(description="Stop serving a tenant: its tokens get FORBIDDEN.")
     async def disable_tenant(self, info: Info, id: str) -> TenantType:
-        directory = info.context.services.tenants
-        return TenantType.of(await directory.set_disabled(info.context.principal, id, True))
+        return TenantType.of(await info.context.access.set_tenant_disabled(id, True))
 
     @strawberry.mutation(description="Serve a disabled tenant again.")
     async def enable_tenant(self, info: Info, id: str) -> TenantType:
-        directory = info.context.services.tenants
-        return TenantType.of(await directory.set_disabled(info.context.principal, id, False))
+        return TenantType.of(await info.context.access.set_tenant_disabled(id, False))

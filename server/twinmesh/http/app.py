@@ -1,4 +1,4 @@
-"""The ASGI application: ``/graphql``, ``/livez`` and ``/readyz`` over the wired services.
+"""The ASGI application: ``/graphql``, ``/audit/export``, ``/livez`` and ``/readyz``.
 
 ``create_app(..., dev=False)`` is the production configuration: no GraphiQL, no introspection,
 no "Did you mean" suggestions. ``dev=True`` (``twinmesh serve --demo``) serves the bundled
@@ -8,26 +8,40 @@ limits of :class:`~twinmesh.graphql.limits.GraphQLLimits` apply in both.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 from starlette.applications import Starlette
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Mount, Route
 
+from twinmesh.audit.formats import MEDIA_TYPES, ExportFormat
+from twinmesh.audit.records import Actor, AuditEvent
+from twinmesh.audit.streaming import render_stream
+from twinmesh.auth import InvalidToken, Principal
 from twinmesh.bootstrap import Services
 from twinmesh.domain import TenantId
-from twinmesh.errors import StoreUnavailable
+from twinmesh.errors import (
+    StoreUnavailable,
+    TwinmeshError,
+    Unauthenticated,
+    ValidationFailed,
+    mapping_for,
+)
 from twinmesh.graphql.context import RequestContext
 from twinmesh.graphql.limits import GraphQLLimits, harden
 from twinmesh.graphql.schema import schema
 from twinmesh.http.graphql_view import GraphQLEndpoint
 from twinmesh.http.ide import STATIC_PATH, graphiql_assets, graphiql_page
 from twinmesh.services.access import TenantAccess
+from twinmesh.services.audit import RequestInfo
 
 log = logging.getLogger("twinmesh.http")
 
@@ -53,12 +67,21 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await services.store.open()
+        checkpoints: asyncio.Task[None] | None = None
         try:
+            await services.policy_versions.load()
             await services.auth.start()
             if seed is not None:
                 await seed(services)
+            checkpoints = asyncio.create_task(
+                services.audit.run_checkpoints(services.audit_checkpoint_interval_s)
+            )
             yield
         finally:
+            if checkpoints is not None:
+                checkpoints.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await checkpoints
             await services.auth.close()
             await services.store.close()
 
@@ -75,21 +98,76 @@ def create_app(
 
     reloaded = [0.0]
 
-    async def request_context(request: Request) -> RequestContext:
+    async def authenticate(request: Request, info: RequestInfo) -> Principal:
+        """The verified caller; a refused token whose signature held is audited in the
+        tenant it names (a forged one is not attributable to anyone)."""
+        try:
+            return await services.auth.authenticate(request.headers.get("authorization"))
+        except InvalidToken as refused:
+            if refused.tenant is not None and await services.auth.serves(refused.tenant):
+                event = AuditEvent(
+                    tenant=refused.tenant,
+                    actor=Actor("user", refused.subject or "", ()),
+                    action="authenticate",
+                    resource_type="Token",
+                    resource_id="",
+                    outcome="denied",
+                    effect="deny",
+                    error=refused.code,
+                    request_id=info.request_id,
+                    trace_id=info.trace_id,
+                    source_ip=info.source_ip,
+                    details={"reason": refused.reason},
+                )
+                await services.store.append_audit(TenantId(refused.tenant), [event])
+            raise
+
+    async def tenant_access(request: Request) -> TenantAccess:
         # The tenant comes from the verified token only, never from the request's contents.
-        principal = await services.auth.authenticate(request.headers.get("authorization"))
+        info = RequestInfo.from_headers(
+            request.headers, request.client.host if request.client else None
+        )
+        principal = await authenticate(request, info)
         tenant = TenantId(principal.tenant)
-        policies = services.policies.store
+        versions = services.policy_versions
         if time.monotonic() - reloaded[0] >= POLICY_RELOAD_INTERVAL_S:
             reloaded[0] = time.monotonic()
-            policies.reload_if_changed()  # policy files on disk hot-reload
+            await versions.reload_changed_folders()  # policy files on disk hot-reload
         if services.dev_issuer is not None:
             # Development tenants start with the demo policy set.
-            policies.adopt(tenant, DEV_POLICY_TEMPLATE)
+            await versions.adopt(tenant, DEV_POLICY_TEMPLATE)
+        await versions.refresh(tenant)  # activations made on other replicas
         if prepare_tenant is not None:
             await prepare_tenant(services, tenant)
-        access = TenantAccess(services, principal)
-        return RequestContext(services=services, tenant=tenant, principal=principal, access=access)
+        return TenantAccess(services, principal, info)
+
+    async def request_context(request: Request) -> RequestContext:
+        access = await tenant_access(request)
+        return RequestContext(
+            services=services, tenant=access.tenant, principal=access.principal, access=access
+        )
+
+    async def audit_export(request: Request) -> Response:
+        """``GET /audit/export?since=&until=&format=ndjson|csv|ocsf``: the caller's tenant's
+        audit log (auditors), streamed with the checkpoints and keys that verify it."""
+        try:
+            access = await tenant_access(request)
+            fmt = request.query_params.get("format", "ndjson")
+            if fmt not in MEDIA_TYPES:
+                raise ValidationFailed("format must be ndjson, csv or ocsf.")
+            since, until = (_instant(request, name) for name in ("since", "until"))
+            items = await access.export_audit(since=since, until=until)
+        except TwinmeshError as error:
+            return _error_response(error)
+        export_format: ExportFormat = fmt
+        return StreamingResponse(
+            render_stream(items, export_format),
+            media_type=MEDIA_TYPES[export_format],
+            headers={
+                "Content-Disposition": f'attachment; filename="audit-{access.tenant}.{fmt}"',
+                "Cache-Control": "no-store",
+            },
+        )
 
     graphql = GraphQLEndpoint(
         harden(schema, dev=dev, limits=limits or GraphQLLimits()),
@@ -100,8 +178,38 @@ def create_app(
         Route("/livez", livez, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/graphql", graphql),
+        Route("/audit/export", audit_export, methods=["GET"]),
     ]
     if dev:
         # About 4 MB of GraphiQL; compressed it is under 1 MB.
         routes.append(Mount(STATIC_PATH, GZipMiddleware(graphiql_assets()), name="graphiql"))
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+def _instant(request: Request, name: str) -> datetime | None:
+    value = request.query_params.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(
+            f"{name} must be an ISO 8601 time such as 2026-11-22T10:00:00Z."
+        ) from None
+    if moment.tzinfo is None:
+        raise ValidationFailed(f"{name} needs a time zone, such as Z.")
+    return moment
+
+
+def _error_response(error: TwinmeshError) -> Response:
+    """A REST error body with the same stable codes as GraphQL errors."""
+    headers = {}
+    if isinstance(error, Unauthenticated):  # RFC 6750, as for /graphql
+        reason = getattr(error, "reason", None)
+        invalid = 'Bearer error="invalid_token"'
+        headers["WWW-Authenticate"] = "Bearer" if reason == "missing_token" else invalid
+    return JSONResponse(
+        {"error": {"code": error.code, "message": error.message}},
+        status_code=mapping_for(error).http_status,
+        headers=headers,
+    )

@@ -125,11 +125,16 @@ class PolicyEngine:
         """:meth:`authorize`, raising :class:`Forbidden` on deny."""
         decision = self.authorize(tenant, principal, action, resource, context)
         if not decision.allowed:
-            raise Forbidden(
-                f"You may not {action} this {resource.type.lower()}.",
-                details={"action": action, "policies": list(decision.policy_ids)},
-            )
+            raise self.refusal(action, resource, decision)
         return decision
+
+    @staticmethod
+    def refusal(action: Action, resource: ResourceRef, decision: Decision) -> Forbidden:
+        """The ``FORBIDDEN`` error for a denied decision."""
+        return Forbidden(
+            f"You may not {action} this {resource.type.lower()}.",
+            details={"action": action, "policies": list(decision.policy_ids)},
+        )
 
     def authorize_batch(
         self,

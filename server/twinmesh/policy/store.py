@@ -12,8 +12,10 @@ tenant's files only when their content hash changed. An edit that does not valid
 activated (the last good version stays active, the errors are kept in ``load_errors``); a
 tenant whose first load fails has no active version, so every decision for it denies.
 
-Not yet: versions are held in process memory only; persisting them in the graph store (so
-that replicas share activations made through the API) is a later step.
+A server keeps its versions in the graph store (:mod:`twinmesh.services.policies`), so that
+every replica serves the same active version and versions survive restarts: this class is then
+the process's compiled cache of the store's versions, filled by :meth:`PolicyStore.install`.
+Used on its own (tests, ``twinmesh policy`` tools) it numbers versions itself.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,11 +31,13 @@ from typing import Literal
 
 import cedarpy
 
+from twinmesh.domain import StoredPolicyVersion
 from twinmesh.errors import NotFound, ValidationFailed
 
 SCHEMA_FILE = "schema.cedarschema"
 POLICY_SUFFIX = ".cedar"
 VersionSource = Literal["disk", "api", "rollback"]
+_SOURCES: dict[str, VersionSource] = {"disk": "disk", "api": "api", "rollback": "rollback"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +142,7 @@ class PolicyStore:
             versions = self._versions.setdefault(tenant, [])
             version = PolicyVersion(
                 tenant=tenant,
-                version=len(versions) + 1,
+                version=versions[-1].version + 1 if versions else 1,
                 text=text,
                 sha256=_sha256(text),
                 source=source,
@@ -154,16 +158,60 @@ class PolicyStore:
         """Re-activate an earlier version's text as a new version; the new version number."""
         return self.activate(tenant, self.version(tenant, version).text, source="rollback")
 
+    def install(self, tenant: str, stored: Sequence[StoredPolicyVersion]) -> None:
+        """Mirror the store's versions of ``tenant``; the newest becomes active.
+
+        A newest version that no longer compiles (say the schema changed under it) leaves the
+        tenant with no active version, so every decision denies: never an older, wider set.
+        """
+        versions: list[PolicyVersion] = []
+        for item in stored:
+            try:
+                annotations = policy_annotations(item.text)
+            except ValueError:
+                annotations = {}
+            versions.append(
+                PolicyVersion(
+                    tenant=tenant,
+                    version=item.version,
+                    text=item.text,
+                    sha256=item.sha256,
+                    source=_SOURCES.get(item.source, "api"),
+                    created_at=item.created_at,
+                    policy_ids=tuple(annotations.values()),
+                )
+            )
+        compiled: CompiledPolicies | None = None
+        if versions and not self.validate(versions[-1].text):
+            compiled = self._compile(versions[-1], policy_annotations(versions[-1].text))
+        with self._lock:
+            self._versions[tenant] = versions
+            if compiled is None:
+                self._active.pop(tenant, None)
+            else:
+                self._active[tenant] = compiled
+
+    def latest_version(self, tenant: str) -> int | None:
+        with self._lock:
+            versions = self._versions.get(tenant)
+            return versions[-1].version if versions else None
+
+    def disk_text(self, tenant: str) -> str | None:
+        """The tenant's policy set as its folder holds it now, or ``None``."""
+        if self.root is None or not (self.root / tenant).is_dir():
+            return None
+        return self._read(tenant)
+
     def versions(self, tenant: str) -> list[PolicyVersion]:
         with self._lock:
             return list(self._versions.get(tenant, []))
 
     def version(self, tenant: str, version: int) -> PolicyVersion:
         with self._lock:
-            versions = self._versions.get(tenant, [])
-            if not 1 <= version <= len(versions):
-                raise NotFound(f"Tenant {tenant!r} has no policy set version {version}.")
-            return versions[version - 1]
+            for candidate in self._versions.get(tenant, []):
+                if candidate.version == version:
+                    return candidate
+            raise NotFound(f"Tenant {tenant!r} has no policy set version {version}.")
 
     def tenants(self) -> list[str]:
         with self._lock:

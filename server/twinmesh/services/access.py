@@ -12,22 +12,32 @@ reaches the services only through it. Decisions come from the Cedar engine and f
 * writes: ``createTwin`` / ``updateTwin`` / ``deleteTwin`` on the twin (a relationship is part
   of its source twin, so relationship writes need ``updateTwin`` on the source), model uploads
   and deletions need ``uploadModels`` / ``deleteModel``.
+
+Every write is audited (:mod:`twinmesh.services.audit`): its event carries the decision and
+goes to the store with the change, so both commit together; a denied or failed write is
+recorded on its own, with the error code, before the error reaches the caller.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from twinmesh.audit.formats import ExportItem
+from twinmesh.audit.records import AuditEvent
 from twinmesh.auth import Principal
 from twinmesh.domain import NewRelationship, NewTwin, Relationship, TenantId, Twin
-from twinmesh.errors import Forbidden, NotFound
+from twinmesh.errors import Forbidden, NotFound, TwinmeshError
 from twinmesh.ontology import Interface
 from twinmesh.policy import Decision, PolicyEngine, PolicyStore, PolicyVersion, ResourceRef
 from twinmesh.policy.model import Action, DenyAll
+from twinmesh.services.audit import RequestAudit, RequestInfo, actor_of
 from twinmesh.services.models import ModelView
 from twinmesh.services.patching import parse_patch
+from twinmesh.services.tenants import TenantInfo
 from twinmesh.store.plan import (
     AllOf,
     AnyOf,
@@ -43,6 +53,7 @@ if TYPE_CHECKING:  # bootstrap imports this module
     from twinmesh.bootstrap import Services
 
 NOTHING: Predicate = AnyOf(())  # matches no twin
+T = TypeVar("T")
 
 
 def _both(a: Predicate | None, b: Predicate | None) -> Predicate | None:
@@ -67,13 +78,23 @@ def _without(document: Mapping[str, Any], denied: frozenset[str], prefix: str = 
 class TenantAccess:
     """The services as one caller of one tenant may use them."""
 
-    def __init__(self, services: Services, principal: Principal) -> None:
+    def __init__(
+        self, services: Services, principal: Principal, request: RequestInfo | None = None
+    ) -> None:
         self.services = services
         self.principal = principal
         self.tenant = TenantId(principal.tenant)
         self.engine: PolicyEngine = services.policies
         self.denied_properties: dict[str, list[str]] = {}
         self._filters: dict[Action, Predicate | None] = {}
+        self.audit = RequestAudit(
+            services.store,
+            self.tenant,
+            actor_of(principal),
+            request or RequestInfo.internal(),
+            services.audit.settings(self.tenant).reads,
+        )
+        services.audit.active_tenants.add(self.tenant)
 
     # -- decisions ---------------------------------------------------------------------------
 
@@ -89,8 +110,34 @@ class TenantAccess:
         interface = await self.services.models.interface(self.tenant, model)
         return ResourceRef.twin(twin_id, model, interface.ancestors if interface else ())
 
-    def _require(self, action: Action, resource: ResourceRef) -> None:
-        self.engine.require(self.tenant, self.principal, action, resource)
+    def _require(
+        self, action: Action, resource: ResourceRef, event: AuditEvent | None = None
+    ) -> None:
+        """Allow or raise ``FORBIDDEN``; the decision and its policies go on ``event``."""
+        decision = self.engine.authorize(self.tenant, self.principal, action, resource)
+        if event is not None:
+            event.decided(decision.allowed, decision.policy_ids)
+        if not decision.allowed:
+            raise self.engine.refusal(action, resource, decision)
+
+    async def _change(
+        self,
+        action: str,
+        resource_type: str,
+        resource_id: str,
+        change: Callable[[AuditEvent], Awaitable[T]],
+    ) -> T:
+        """Run an audited change: ``change`` hands the event to the store with the change;
+        when it raises, the denial or failure is recorded on its own and re-raised."""
+        event = self.audit.event(action, resource_type, resource_id)
+        try:
+            return await change(event)
+        except TwinmeshError as error:
+            denied = isinstance(error, Forbidden)
+            if denied:
+                event.effect = "deny"
+            await self.audit.record(event.failed("denied" if denied else "failure", error.code))
+            raise
 
     async def _filter(self, action: Action) -> Predicate | None:
         """The pushed-down condition for ``action`` on twins (NOTHING when none is allowed),
@@ -184,7 +231,11 @@ class TenantAccess:
         if row is None:
             return None
         resource = await self._resource(row.twin.id, row.twin.model)
-        if not self.engine.authorize(self.tenant, self.principal, "readTwin", resource).allowed:
+        decision = self.engine.authorize(self.tenant, self.principal, "readTwin", resource)
+        await self.audit.read(
+            "readTwin", "Twin", row.twin.id, allowed=decision.allowed, policies=decision.policy_ids
+        )
+        if not decision.allowed:
             return None  # answers like a twin that does not exist
         await self._redact([row])
         return row
@@ -195,6 +246,7 @@ class TenantAccess:
 
     async def list_twins(self, query: TwinListQuery) -> TwinPage:
         readable = await self._filter("readTwin")
+        await self.audit.read("listTwins", "Twin", "*", allowed=readable is not NOTHING)
         if readable is NOTHING:
             return TwinPage(rows=[], has_next=False, total=0 if query.total else None)
         page = await self.services.reads.list(
@@ -218,64 +270,90 @@ class TenantAccess:
     # -- model writes ------------------------------------------------------------------------
 
     async def upload_models(self, documents: Sequence[Any]) -> list[ModelView]:
-        for document in documents:
-            dtmi = document.get("@id") if isinstance(document, dict) else None
-            self._require("uploadModels", ResourceRef.model(dtmi if isinstance(dtmi, str) else ""))
-        return await self.services.models.upload(self.tenant, documents)
+        ids = [d.get("@id") if isinstance(d, dict) else None for d in documents]
+        names = [dtmi if isinstance(dtmi, str) else "" for dtmi in ids]
+
+        async def upload(event: AuditEvent) -> list[ModelView]:
+            event.details["models"] = names[:100]
+            for dtmi in names:
+                self._require("uploadModels", ResourceRef.model(dtmi), event)
+            return await self.services.models.upload(self.tenant, documents, audit=event)
+
+        return await self._change("uploadModels", "Model", names[0] if names else "", upload)
 
     async def decommission_model(self, model_id: str) -> ModelView:
-        self._require("deleteModel", ResourceRef.model(model_id))
-        return await self.services.models.decommission(self.tenant, model_id)
+        async def decommission(event: AuditEvent) -> ModelView:
+            self._require("deleteModel", ResourceRef.model(model_id), event)
+            return await self.services.models.decommission(self.tenant, model_id, audit=event)
+
+        return await self._change("decommissionModel", "Model", model_id, decommission)
 
     async def delete_model(self, model_id: str) -> None:
-        self._require("deleteModel", ResourceRef.model(model_id))
-        await self.services.models.delete(self.tenant, model_id)
+        async def delete(event: AuditEvent) -> None:
+            self._require("deleteModel", ResourceRef.model(model_id), event)
+            await self.services.models.delete(self.tenant, model_id, audit=event)
+
+        await self._change("deleteModel", "Model", model_id, delete)
 
     # -- twin writes -------------------------------------------------------------------------
 
-    async def _existing(self, twin_id: str, message: str) -> Twin:
-        twin = await self.services.twins.get_twin(self.tenant, twin_id)
-        if twin is None:
-            raise NotFound(message)
-        return twin
-
     async def create_twin(self, twin: NewTwin) -> Twin:
-        interface = await self.services.models.require_active(self.tenant, twin.model)
-        resource = ResourceRef.twin(twin.id, twin.model, interface.ancestors)
-        self._require("createTwin", resource)
-        self._require_property_writes(resource, property_names(twin.properties, twin.components))
-        return await self.services.twins.create_twin(self.tenant, twin)
+        async def create(event: AuditEvent) -> Twin:
+            interface = await self.services.models.require_active(self.tenant, twin.model)
+            resource = ResourceRef.twin(twin.id, twin.model, interface.ancestors)
+            self._require("createTwin", resource, event)
+            names = property_names(twin.properties, twin.components)
+            self._require_property_writes(resource, names)
+            return await self.services.twins.create_twin(self.tenant, twin, audit=event)
+
+        return await self._change("createTwin", "Twin", twin.id, create)
 
     async def update_twin(
         self, twin_id: str, patch: Sequence[Mapping[str, Any]], *, if_match: str | None
     ) -> Twin:
-        parse_patch(patch)  # malformed patches fail before any decision
+        async def update(event: AuditEvent) -> Twin:
+            parse_patch(patch)  # malformed patches fail before any decision
 
-        def check(current: Twin, interface: Interface, touched: frozenset[str]) -> None:
-            resource = ResourceRef.twin(current.id, current.model, interface.ancestors)
-            self._require("updateTwin", resource)
-            self._require_property_writes(resource, sorted(touched))
+            def check(current: Twin, interface: Interface, touched: frozenset[str]) -> None:
+                resource = ResourceRef.twin(current.id, current.model, interface.ancestors)
+                event.details["properties"] = sorted(touched)
+                self._require("updateTwin", resource, event)
+                self._require_property_writes(resource, sorted(touched))
 
-        return await self.services.twins.update_twin(
-            self.tenant, twin_id, patch, if_match=if_match, authorize=check
-        )
+            return await self.services.twins.update_twin(
+                self.tenant, twin_id, patch, if_match=if_match, authorize=check, audit=event
+            )
+
+        return await self._change("updateTwin", "Twin", twin_id, update)
 
     async def delete_twin(self, twin_id: str, *, if_match: str | None, cascade: bool) -> None:
-        twin = await self.services.twins.get_twin(self.tenant, twin_id)
-        if twin is not None:  # a missing twin gets the service's own NOT_FOUND
-            self._require("deleteTwin", await self._resource(twin.id, twin.model))
-        await self.services.twins.delete_twin(
-            self.tenant, twin_id, if_match=if_match, cascade=cascade
-        )
+        async def delete(event: AuditEvent) -> None:
+            event.details["cascade"] = cascade
+            twin = await self.services.twins.get_twin(self.tenant, twin_id)
+            if twin is not None:  # a missing twin gets the service's own NOT_FOUND
+                self._require("deleteTwin", await self._resource(twin.id, twin.model), event)
+            await self.services.twins.delete_twin(
+                self.tenant, twin_id, if_match=if_match, cascade=cascade, audit=event
+            )
 
-    async def _require_source_update(self, source_id: str) -> None:
+        await self._change("deleteTwin", "Twin", twin_id, delete)
+
+    async def _require_source_update(self, source_id: str, event: AuditEvent) -> None:
+        event.details["source"] = source_id
         source = await self.services.twins.get_twin(self.tenant, source_id)
         if source is not None:
-            self._require("updateTwin", await self._resource(source.id, source.model))
+            self._require("updateTwin", await self._resource(source.id, source.model), event)
 
     async def create_relationship(self, rel: NewRelationship) -> Relationship:
-        await self._require_source_update(rel.source_id)
-        return await self.services.twins.create_relationship(self.tenant, rel)
+        rel = dataclasses.replace(rel, id=rel.id or uuid.uuid4().hex)
+
+        async def create(event: AuditEvent) -> Relationship:
+            event.details["name"] = rel.name
+            event.details["target"] = rel.target
+            await self._require_source_update(rel.source_id, event)
+            return await self.services.twins.create_relationship(self.tenant, rel, audit=event)
+
+        return await self._change("createRelationship", "Relationship", rel.id or "", create)
 
     async def update_relationship(
         self,
@@ -285,44 +363,107 @@ class TenantAccess:
         *,
         if_match: str | None,
     ) -> Relationship:
-        await self._require_source_update(source_id)
-        return await self.services.twins.update_relationship(
-            self.tenant, source_id, rel_id, patch, if_match=if_match
-        )
+        async def update(event: AuditEvent) -> Relationship:
+            await self._require_source_update(source_id, event)
+            return await self.services.twins.update_relationship(
+                self.tenant, source_id, rel_id, patch, if_match=if_match, audit=event
+            )
+
+        return await self._change("updateRelationship", "Relationship", rel_id, update)
 
     async def delete_relationship(
         self, source_id: str, rel_id: str, *, if_match: str | None
     ) -> None:
-        await self._require_source_update(source_id)
-        await self.services.twins.delete_relationship(
-            self.tenant, source_id, rel_id, if_match=if_match
-        )
+        async def delete(event: AuditEvent) -> None:
+            await self._require_source_update(source_id, event)
+            await self.services.twins.delete_relationship(
+                self.tenant, source_id, rel_id, if_match=if_match, audit=event
+            )
+
+        await self._change("deleteRelationship", "Relationship", rel_id, delete)
 
     # -- policy administration ---------------------------------------------------------------
 
-    def _administer(self) -> PolicyStore:
-        self._require("administerPolicies", ResourceRef.policy_set())
+    async def _administer(self, what: str) -> PolicyStore:
+        """Require ``administerPolicies``; a refusal is audited like any denial."""
+        event = self.audit.event(what, "PolicySet", "policies")
+        try:
+            self._require("administerPolicies", ResourceRef.policy_set(), event)
+        except Forbidden as denied:
+            await self.audit.record(event.failed("denied", denied.code))
+            raise
+        await self.services.policy_versions.refresh(self.tenant)
         return self.engine.store
 
-    def policy_versions(self) -> list[PolicyVersion]:
-        store = self._administer()
+    async def policy_versions(self) -> list[PolicyVersion]:
+        store = await self._administer("listPolicies")
         return store.versions(self.tenant)
 
-    def active_policy_version(self) -> int | None:
-        compiled = self._administer().active(self.tenant)
+    async def active_policy_version(self) -> int | None:
+        compiled = (await self._administer("listPolicies")).active(self.tenant)
         return compiled.version.version if compiled else None
 
-    def validate_policies(self, text: str) -> list[str]:
-        return self._administer().validate(text)
+    async def validate_policies(self, text: str) -> list[str]:
+        return (await self._administer("validatePolicies")).validate(text)
 
-    def activate_policies(self, text: str) -> int:
-        return self._administer().activate(self.tenant, text, source="api")
+    async def _activate(self, action: str, text: str, source: str) -> int:
+        async def activate(event: AuditEvent) -> int:
+            self._require("administerPolicies", ResourceRef.policy_set(), event)
+            event.details["source"] = source
+            return await self.services.policy_versions.activate(
+                self.tenant, text, source=source, audit=event
+            )
 
-    def rollback_policies(self, version: int) -> int:
-        store = self._administer()
+        return await self._change(action, "PolicySet", "policies", activate)
+
+    async def activate_policies(self, text: str) -> int:
+        return await self._activate("activatePolicies", text, "api")
+
+    async def rollback_policies(self, version: int) -> int:
+        store = await self._administer("rollbackPolicies")
         if not any(v.version == version for v in store.versions(self.tenant)):
             raise NotFound(f"This tenant has no policy version {version}.")
-        return store.rollback(self.tenant, version)
+        return await self._activate(
+            "rollbackPolicies", store.version(self.tenant, version).text, "rollback"
+        )
+
+    # -- platform administration (tenants) ---------------------------------------------------
+
+    async def list_tenants(self) -> list[TenantInfo]:
+        return await self.services.tenants.list(self.principal)
+
+    async def create_tenant(self, tenant: str) -> TenantInfo:
+        async def create(event: AuditEvent) -> TenantInfo:
+            return await self.services.tenants.create(self.principal, tenant, audit=event)
+
+        return await self._change("createTenant", "Tenant", tenant, create)
+
+    async def set_tenant_disabled(self, tenant: str, disabled: bool) -> TenantInfo:
+        async def update(event: AuditEvent) -> TenantInfo:
+            return await self.services.tenants.set_disabled(
+                self.principal, tenant, disabled, audit=event
+            )
+
+        action = "disableTenant" if disabled else "enableTenant"
+        return await self._change(action, "Tenant", tenant, update)
+
+    # -- audit log ---------------------------------------------------------------------------
+
+    async def export_audit(
+        self, *, since: datetime | None, until: datetime | None
+    ) -> AsyncIterator[ExportItem]:
+        """This tenant's audit export (``exportAudit`` on the audit log); the export itself is
+        recorded first, so it is part of what it exports."""
+        event = self.audit.event("exportAudit", "AuditLog", "log")
+        event.details["since"] = since.isoformat() if since else ""
+        event.details["until"] = until.isoformat() if until else ""
+        try:
+            self._require("exportAudit", ResourceRef.audit_log(), event)
+        except Forbidden as denied:
+            await self.audit.record(event.failed("denied", denied.code))
+            raise
+        await self.audit.record(event)
+        return self.services.audit.export(self.tenant, since=since, until=until)
 
     async def simulate(
         self,
@@ -333,7 +474,7 @@ class TenantAccess:
         version: int | None = None,
     ) -> Decision:
         """The decision for another principal of this tenant, with the deciding policies."""
-        self._administer()
+        await self._administer("simulatePolicies")
         if resource.type == "Twin" and not resource.attrs.get("models"):
             twin = await self.services.twins.get_twin(self.tenant, resource.id)
             if twin is None:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from twinmesh.audit.records import AuditEvent
 from twinmesh.domain import NewModel, StoredModel, TenantId
 from twinmesh.errors import ModelInUse, ModelNotFound, ValidationFailed
 from twinmesh.ontology import Interface, SourceDocument, parse_model_set
@@ -62,7 +63,9 @@ class ModelRegistry:
 
     # -- use cases -------------------------------------------------------------------------
 
-    async def upload(self, tenant: TenantId, documents: Sequence[Any]) -> list[ModelView]:
+    async def upload(
+        self, tenant: TenantId, documents: Sequence[Any], *, audit: AuditEvent | None = None
+    ) -> list[ModelView]:
         """Validate a batch against itself and the tenant's models, then store it atomically."""
         if not documents:
             raise ValidationFailed("Upload at least one model.")
@@ -92,7 +95,7 @@ class ModelRegistry:
         if not new:
             raise ValidationFailed("The batch holds no top-level Interface to upload.")
         async with self._locks.setdefault(tenant, asyncio.Lock()):
-            stored = await self._store.add_models(tenant, new)
+            stored = await self._store.add_models(tenant, new, audit=audit)
             self._cache.pop(tenant, None)
         return [ModelView(s, result.interfaces[s.id]) for s in stored]
 
@@ -125,13 +128,17 @@ class ModelRegistry:
             )
         return view.interface
 
-    async def decommission(self, tenant: TenantId, model_id: str) -> ModelView:
-        stored = await self._store.decommission_model(tenant, model_id)
+    async def decommission(
+        self, tenant: TenantId, model_id: str, *, audit: AuditEvent | None = None
+    ) -> ModelView:
+        stored = await self._store.decommission_model(tenant, model_id, audit=audit)
         interface = await self.interface(tenant, model_id)
         assert interface is not None
         return ModelView(stored, interface)
 
-    async def delete(self, tenant: TenantId, model_id: str) -> None:
+    async def delete(
+        self, tenant: TenantId, model_id: str, *, audit: AuditEvent | None = None
+    ) -> None:
         """Delete a model that no twin uses and no other model references."""
         interfaces = await self.interfaces(tenant)
         dependants = sorted(
@@ -145,7 +152,7 @@ class ModelRegistry:
                 details={"referencedBy": dependants},
             )
         async with self._locks.setdefault(tenant, asyncio.Lock()):
-            await self._store.delete_model(tenant, model_id)
+            await self._store.delete_model(tenant, model_id, audit=audit)
             self._cache.pop(tenant, None)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from twinmesh.audit.records import AuditEvent
 from twinmesh.auth import Principal
 from twinmesh.domain import TenantId, TenantRecord, validate_tenant_id
 from twinmesh.errors import Conflict, Forbidden, NotFound
@@ -79,23 +80,32 @@ class TenantDirectory:
         ]
         return sorted(infos, key=lambda info: info.id)
 
-    async def create(self, principal: Principal, tenant: str) -> TenantInfo:
+    async def create(
+        self, principal: Principal, tenant: str, *, audit: AuditEvent | None = None
+    ) -> TenantInfo:
         self._require_admin(principal)
         tenant_id = validate_tenant_id(tenant)
         if tenant_id in self._declared or await self._store.get_tenant(tenant_id) is not None:
             raise Conflict(f"Tenant {tenant_id!r} already exists.")
         record = TenantRecord(tenant_id, disabled=False, created_at=now_utc())
-        await self._store.save_tenant(record)
+        await self._store.save_tenant(record, audit=audit)
         self._cache[tenant_id] = (time.monotonic(), record)
         return TenantInfo(tenant_id, False, "api")
 
-    async def set_disabled(self, principal: Principal, tenant: str, disabled: bool) -> TenantInfo:
+    async def set_disabled(
+        self,
+        principal: Principal,
+        tenant: str,
+        disabled: bool,
+        *,
+        audit: AuditEvent | None = None,
+    ) -> TenantInfo:
         self._require_admin(principal)
         record = await self._store.get_tenant(TenantId(tenant))
         if record is None and tenant not in self._declared:
             raise NotFound(f"No tenant {tenant!r} exists.")
         created = record.created_at if record is not None else now_utc()
         updated = TenantRecord(tenant, disabled=disabled, created_at=created)
-        await self._store.save_tenant(updated)
+        await self._store.save_tenant(updated, audit=audit)
         self._cache[tenant] = (time.monotonic(), updated)
         return TenantInfo(tenant, disabled, "settings" if tenant in self._declared else "api")

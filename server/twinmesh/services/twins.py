@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from twinmesh.audit.records import AuditEvent
 from twinmesh.domain import (
     JSONObject,
     NewRelationship,
@@ -89,7 +90,9 @@ class TwinService:
             )
         return interface
 
-    async def create_twin(self, tenant: TenantId, twin: NewTwin) -> Twin:
+    async def create_twin(
+        self, tenant: TenantId, twin: NewTwin, *, audit: AuditEvent | None = None
+    ) -> Twin:
         """Validate against the (active) model, then store."""
         validate_identifier(twin.id, what="twin")
         interface = await self.models.require_active(tenant, twin.model)
@@ -98,9 +101,11 @@ class TwinService:
             check_twin(interface, twin.properties, twin.components, resolve=resolved.get),
             "twin",
         )
-        return await self.store.create_twin(tenant, twin)
+        return await self.store.create_twin(tenant, twin, audit=audit)
 
-    async def create_relationship(self, tenant: TenantId, rel: NewRelationship) -> Relationship:
+    async def create_relationship(
+        self, tenant: TenantId, rel: NewRelationship, *, audit: AuditEvent | None = None
+    ) -> Relationship:
         """Validate name, target model, multiplicity and properties, then store."""
         rel_id = rel.id or uuid.uuid4().hex
         validate_identifier(rel_id, what="relationship")
@@ -135,6 +140,7 @@ class TwinService:
                 target=rel.target,
                 properties=rel.properties,
             ),
+            audit=audit,
         )
 
     # -- updates and deletes ---------------------------------------------------------------
@@ -147,6 +153,7 @@ class TwinService:
         *,
         if_match: str | None = None,
         authorize: UpdateCheck | None = None,
+        audit: AuditEvent | None = None,
     ) -> Twin:
         """Apply a JSON Patch (see :mod:`twinmesh.services.patching`) to the twin's property
         document under the store's write lock, validated as an update (writability)."""
@@ -175,7 +182,9 @@ class TwinService:
                 return TwinUpdate(properties, components, touched)
 
             try:
-                return await self.store.patch_twin(tenant, twin_id, apply, if_match=if_match)
+                return await self.store.patch_twin(
+                    tenant, twin_id, apply, if_match=if_match, audit=audit
+                )
             except _ModelNotCached as missing:
                 # Another replica may have uploaded the model: reload once, then refuse.
                 if attempt or await self.models.interface(tenant, missing.model) is None:
@@ -192,18 +201,29 @@ class TwinService:
         *,
         if_match: str | None = None,
         cascade: bool = False,
+        audit: AuditEvent | None = None,
     ) -> None:
         """Delete a twin; refused while relationships touch it unless ``cascade``."""
         _known_id(twin_id, "twin", f"No twin with id {twin_id!r} exists.")
-        await self.store.delete_twin(tenant, twin_id, if_match=if_match, cascade=cascade)
+        await self.store.delete_twin(
+            tenant, twin_id, if_match=if_match, cascade=cascade, audit=audit
+        )
 
     async def delete_relationship(
-        self, tenant: TenantId, source_id: str, rel_id: str, *, if_match: str | None = None
+        self,
+        tenant: TenantId,
+        source_id: str,
+        rel_id: str,
+        *,
+        if_match: str | None = None,
+        audit: AuditEvent | None = None,
     ) -> None:
         message = f"Twin {source_id!r} has no relationship with id {rel_id!r}."
         _known_id(source_id, "twin", message)
         _known_id(rel_id, "relationship", message)
-        await self.store.delete_relationship(tenant, source_id, rel_id, if_match=if_match)
+        await self.store.delete_relationship(
+            tenant, source_id, rel_id, if_match=if_match, audit=audit
+        )
 
     async def update_relationship(
         self,
@@ -213,6 +233,7 @@ class TwinService:
         patch: PatchDocument,
         *,
         if_match: str | None = None,
+        audit: AuditEvent | None = None,
     ) -> Relationship:
         """Apply a JSON Patch to a relationship's properties, validated against the
         properties its declaration gives it (writability included)."""
@@ -242,5 +263,5 @@ class TwinService:
             return properties
 
         return await self.store.patch_relationship(
-            tenant, source_id, rel_id, apply, if_match=if_match
+            tenant, source_id, rel_id, apply, if_match=if_match, audit=audit
         )

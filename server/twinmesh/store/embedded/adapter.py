@@ -1,20 +1,16 @@
-"""GraphStore on SQLite (stdlib ``sqlite3``): WAL, durable commits, run off the event loop.
+"""GraphStore on SQLite (stdlib ``sqlite3``): twins, relationships, models and read plans.
 
-One connection lives on one dedicated thread; every call is shipped to that thread, so SQLite
-never blocks the event loop and writes are naturally serialised. Statements are constants in
-:mod:`twinmesh.store.embedded.sql`, and :meth:`EmbeddedStore._run` is the only place that
-executes them: it binds ``:tenant`` and reports each statement to the observer.
+The plumbing (the connection thread, statement execution, audited transactions) is in
+:mod:`.base`; audit records, checkpoints, policy versions and tenant records in
+:mod:`.governance`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import Any, TypeVar
 
+from twinmesh.audit.records import AuditEvent
 from twinmesh.domain import (
     JSONObject,
     NewModel,
@@ -23,7 +19,6 @@ from twinmesh.domain import (
     Relationship,
     StoredModel,
     TenantId,
-    TenantRecord,
     Twin,
     TwinUpdate,
     changed_names,
@@ -32,21 +27,15 @@ from twinmesh.domain import (
     refuse_delete_while_related,
     stamp_metadata,
 )
-from twinmesh.errors import Conflict, ModelInUse, NotFound, StoreUnavailable
+from twinmesh.errors import Conflict, ModelInUse, NotFound
 from twinmesh.store.batches import outside_references
 from twinmesh.store.codec import dump_document, dump_time, load_document, load_time, now_utc
 from twinmesh.store.embedded import sql
+from twinmesh.store.embedded.base import Connection, Row
+from twinmesh.store.embedded.governance import GovernanceTables
 from twinmesh.store.embedded.reads import SqlCompiler, assemble
-from twinmesh.store.embedded.schema import COLUMN_UPGRADES, SCHEMA
 from twinmesh.store.etags import check_etag
 from twinmesh.store.plan import TwinListQuery, TwinLookup, TwinPage, TwinRow
-from twinmesh.store.port import StatementObserver
-
-T = TypeVar("T")
-Row = tuple[Any, ...]
-Connection = sqlite3.Connection
-
-MEMORY = ":memory:"
 
 
 def _twin(row: Row) -> Twin:
@@ -82,95 +71,8 @@ def _model(row: Row) -> StoredModel:
     )
 
 
-class EmbeddedStore:
+class EmbeddedStore(GovernanceTables):
     """Twins and relationships in one SQLite file under the data directory, or in memory."""
-
-    def __init__(
-        self, path: Path | str = MEMORY, *, observer: StatementObserver | None = None
-    ) -> None:
-        self._path = str(path)
-        self._observer = observer
-        self._executor: ThreadPoolExecutor | None = None
-        self._conn: Connection | None = None
-
-    # -- plumbing --------------------------------------------------------------------------
-
-    async def _call(self, fn: Callable[[Connection], T]) -> T:
-        if self._executor is None:
-            raise StoreUnavailable("The embedded store is not open.")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._guarded, fn)
-
-    def _guarded(self, fn: Callable[[Connection], T]) -> T:
-        if self._conn is None:
-            raise StoreUnavailable("The embedded store is not open.")
-        try:
-            return fn(self._conn)
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(
-                "The embedded store could not complete the request; try again."
-            ) from exc
-
-    def _run(self, conn: Connection, statement: str, tenant: TenantId, **params: Any) -> Any:
-        """Execute one statement; ``:tenant`` is always bound from the verified tenant."""
-        bound = {**params, "tenant": tenant}
-        if self._observer is not None:
-            self._observer(statement, bound)
-        return conn.execute(statement, bound)
-
-    async def _transaction(self, work: Callable[[Connection], T]) -> T:
-        """Run ``work`` in one immediate transaction: all of it commits, or none of it."""
-
-        def atomically(conn: Connection) -> T:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = work(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            return result
-
-        return await self._call(atomically)
-
-    # -- lifecycle -------------------------------------------------------------------------
-
-    async def open(self) -> None:
-        def connect() -> Connection:
-            if self._path != MEMORY:
-                Path(self._path).parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")  # an acknowledged write survives a crash
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA busy_timeout=5000")
-            conn.executescript(SCHEMA)
-            for table, column, statement in COLUMN_UPGRADES:
-                if column not in {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}:
-                    conn.execute(statement)
-            return conn
-
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="twinmesh-sqlite")
-        loop = asyncio.get_running_loop()
-        try:
-            self._conn = await loop.run_in_executor(self._executor, connect)
-        except (sqlite3.Error, OSError) as exc:
-            await self.close()
-            raise StoreUnavailable(
-                "The embedded store could not be opened; check that the data directory is writable."
-            ) from exc
-
-    async def close(self) -> None:
-        executor, self._executor = self._executor, None
-        if executor is None:
-            return
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            await asyncio.get_running_loop().run_in_executor(executor, conn.close)
-        executor.shutdown(wait=True)
-
-    async def ping(self) -> None:
-        await self._call(lambda conn: conn.execute("SELECT 1").fetchone())
 
     # -- twins -----------------------------------------------------------------------------
 
@@ -187,7 +89,9 @@ class EmbeddedStore:
         check_etag(current[4], if_match, "twin")
         return current
 
-    async def create_twin(self, tenant: TenantId, twin: NewTwin) -> Twin:
+    async def create_twin(
+        self, tenant: TenantId, twin: NewTwin, *, audit: AuditEvent | None = None
+    ) -> Twin:
         moment = dump_time(now_utc())
         metadata = stamp_metadata({}, twin.properties, twin.components, touched=None, moment=moment)
         values = {
@@ -207,7 +111,7 @@ class EmbeddedStore:
             self._run(conn, sql.INSERT_TWIN, tenant, **values)
             return _twin(tuple(values.values()))
 
-        return await self._transaction(insert)
+        return await self._transaction(insert, audit)
 
     async def get_twin(self, tenant: TenantId, twin_id: str) -> Twin | None:
         row = await self._call(lambda conn: self._fetch_twin(conn, tenant, twin_id))
@@ -261,13 +165,14 @@ class EmbeddedStore:
         properties: JSONObject,
         components: JSONObject,
         if_match: str | None = None,
+        audit: AuditEvent | None = None,
     ) -> Twin:
         def apply(current: Twin) -> TwinUpdate:
             touched = changed_names(current, properties, components)
             return TwinUpdate(properties, components, touched)
 
         return await self._transaction(
-            lambda conn: self._update(conn, tenant, twin_id, apply, if_match)
+            lambda conn: self._update(conn, tenant, twin_id, apply, if_match), audit
         )
 
     async def patch_twin(
@@ -277,9 +182,10 @@ class EmbeddedStore:
         apply: Callable[[Twin], TwinUpdate],
         *,
         if_match: str | None = None,
+        audit: AuditEvent | None = None,
     ) -> Twin:
         return await self._transaction(
-            lambda conn: self._update(conn, tenant, twin_id, apply, if_match)
+            lambda conn: self._update(conn, tenant, twin_id, apply, if_match), audit
         )
 
     async def delete_twin(
@@ -289,6 +195,7 @@ class EmbeddedStore:
         *,
         if_match: str | None = None,
         cascade: bool = False,
+        audit: AuditEvent | None = None,
     ) -> None:
         def delete(conn: Connection) -> None:
             self._existing_twin(conn, tenant, twin_id, if_match)
@@ -299,7 +206,7 @@ class EmbeddedStore:
             self._run(conn, sql.DELETE_INCOMING, tenant, id=twin_id)
             self._run(conn, sql.DELETE_TWIN, tenant, id=twin_id)
 
-        await self._transaction(delete)
+        await self._transaction(delete, audit)
 
     # -- relationships ---------------------------------------------------------------------
 
@@ -310,7 +217,9 @@ class EmbeddedStore:
         row: Row | None = cursor.fetchone()
         return row
 
-    async def create_relationship(self, tenant: TenantId, rel: NewRelationship) -> Relationship:
+    async def create_relationship(
+        self, tenant: TenantId, rel: NewRelationship, *, audit: AuditEvent | None = None
+    ) -> Relationship:
         values = {
             "source_id": rel.source_id,
             "id": rel.id,
@@ -332,7 +241,7 @@ class EmbeddedStore:
             self._run(conn, sql.INSERT_RELATIONSHIP, tenant, **values)
             return _relationship(tuple(values.values()))
 
-        return await self._transaction(insert)
+        return await self._transaction(insert, audit)
 
     async def _list(
         self, statement: str, tenant: TenantId, twin_id: str, name: str | None
@@ -353,7 +262,13 @@ class EmbeddedStore:
         return await self._list(sql.LIST_INCOMING, tenant, target_id, name)
 
     async def delete_relationship(
-        self, tenant: TenantId, source_id: str, rel_id: str, *, if_match: str | None = None
+        self,
+        tenant: TenantId,
+        source_id: str,
+        rel_id: str,
+        *,
+        if_match: str | None = None,
+        audit: AuditEvent | None = None,
     ) -> None:
         def delete(conn: Connection) -> None:
             current = self._fetch_relationship(conn, tenant, source_id, rel_id)
@@ -362,7 +277,7 @@ class EmbeddedStore:
             check_etag(current[5], if_match, "relationship")
             self._run(conn, sql.DELETE_RELATIONSHIP, tenant, source_id=source_id, id=rel_id)
 
-        await self._transaction(delete)
+        await self._transaction(delete, audit)
 
     async def patch_relationship(
         self,
@@ -372,6 +287,7 @@ class EmbeddedStore:
         apply: Callable[[Relationship], JSONObject],
         *,
         if_match: str | None = None,
+        audit: AuditEvent | None = None,
     ) -> Relationship:
         def update(conn: Connection) -> Relationship:
             row = self._fetch_relationship(conn, tenant, source_id, rel_id)
@@ -391,7 +307,7 @@ class EmbeddedStore:
             )
             return _relationship((*row[:4], properties, etag))
 
-        return await self._transaction(update)
+        return await self._transaction(update, audit)
 
     # -- models ----------------------------------------------------------------------------
 
@@ -399,7 +315,9 @@ class EmbeddedStore:
         row: Row | None = self._run(conn, sql.GET_MODEL, tenant, id=model_id).fetchone()
         return row
 
-    async def add_models(self, tenant: TenantId, models: Sequence[NewModel]) -> list[StoredModel]:
+    async def add_models(
+        self, tenant: TenantId, models: Sequence[NewModel], *, audit: AuditEvent | None = None
+    ) -> list[StoredModel]:
         moment = dump_time(now_utc())
         rows = [(m.id, dump_document(m.document), moment, 0) for m in models]
 
@@ -422,7 +340,7 @@ class EmbeddedStore:
                 )
             return [_model(row) for row in rows]
 
-        return await self._transaction(insert)
+        return await self._transaction(insert, audit)
 
     async def list_models(self, tenant: TenantId) -> list[StoredModel]:
         rows = await self._call(lambda conn: self._run(conn, sql.LIST_MODELS, tenant).fetchall())
@@ -432,7 +350,9 @@ class EmbeddedStore:
         row = await self._call(lambda conn: self._fetch_model(conn, tenant, model_id))
         return None if row is None else _model(row)
 
-    async def decommission_model(self, tenant: TenantId, model_id: str) -> StoredModel:
+    async def decommission_model(
+        self, tenant: TenantId, model_id: str, *, audit: AuditEvent | None = None
+    ) -> StoredModel:
         def decommission(conn: Connection) -> StoredModel:
             current = self._fetch_model(conn, tenant, model_id)
             if current is None:
@@ -440,9 +360,11 @@ class EmbeddedStore:
             self._run(conn, sql.DECOMMISSION_MODEL, tenant, id=model_id)
             return _model((*current[:3], 1))
 
-        return await self._transaction(decommission)
+        return await self._transaction(decommission, audit)
 
-    async def delete_model(self, tenant: TenantId, model_id: str) -> None:
+    async def delete_model(
+        self, tenant: TenantId, model_id: str, *, audit: AuditEvent | None = None
+    ) -> None:
         def delete(conn: Connection) -> None:
             if self._fetch_model(conn, tenant, model_id) is None:
                 raise NotFound(f"No model {model_id!r} is uploaded.")
@@ -452,7 +374,7 @@ class EmbeddedStore:
                 )
             self._run(conn, sql.DELETE_MODEL, tenant, id=model_id)
 
-        await self._transaction(delete)
+        await self._transaction(delete, audit)
 
     # -- read plans ------------------------------------------------------------------------
 
@@ -480,6 +402,8 @@ class EmbeddedStore:
         tenant: TenantId,
         twins: Sequence[NewTwin],
         relationships: Sequence[NewRelationship],
+        *,
+        audit: AuditEvent | None = None,
     ) -> None:
         if not twins and not relationships:
             return
@@ -547,31 +471,4 @@ class EmbeddedStore:
                         "A relationship id of the batch is already taken for its source twin."
                     ) from exc
 
-        await self._transaction(insert)
-
-    # -- platform tenant records ----------------------------------------------------------
-
-    async def save_tenant(self, record: TenantRecord) -> None:
-        def save(conn: Connection) -> None:
-            self._run(
-                conn,
-                sql.SAVE_TENANT,
-                TenantId(record.id),
-                disabled=int(record.disabled),
-                created_at=dump_time(record.created_at),
-            )
-
-        await self._transaction(save)
-
-    async def get_tenant(self, tenant: TenantId) -> TenantRecord | None:
-        row = await self._call(lambda conn: self._run(conn, sql.GET_TENANT, tenant).fetchone())
-        return None if row is None else _tenant(row)
-
-    async def list_tenants(self) -> list[TenantRecord]:
-        # Platform data: the one statement not scoped to a tenant (its rows are tenants).
-        rows = await self._call(lambda conn: conn.execute(sql.LIST_TENANTS).fetchall())
-        return [_tenant(row) for row in rows]
-
-
-def _tenant(row: Row) -> TenantRecord:
-    return TenantRecord(id=row[0], disabled=bool(row[1]), created_at=load_time(row[2]))
+        await self._transaction(insert, audit)

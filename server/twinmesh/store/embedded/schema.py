@@ -49,6 +49,42 @@ CREATE TABLE IF NOT EXISTS models (
 ) WITHOUT ROWID;
 
 CREATE INDEX IF NOT EXISTS relationships_by_target ON relationships (tenant, target, source_id, id);
+
+CREATE TABLE IF NOT EXISTS audit_heads (
+    tenant      TEXT PRIMARY KEY,
+    seq         INTEGER NOT NULL,
+    hash        TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS audit_records (
+    tenant      TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    time        TEXT NOT NULL,
+    hash        TEXT NOT NULL,
+    record      TEXT NOT NULL,
+    PRIMARY KEY (tenant, seq)
+) WITHOUT ROWID;
+
+CREATE INDEX IF NOT EXISTS audit_records_by_time ON audit_records (tenant, time);
+
+CREATE TABLE IF NOT EXISTS audit_checkpoints (
+    tenant      TEXT NOT NULL,
+    to_seq      INTEGER NOT NULL,
+    from_seq    INTEGER NOT NULL,
+    document    TEXT NOT NULL
+);
+
+CREATE INDEX IF NOT EXISTS audit_checkpoints_by_seq ON audit_checkpoints (tenant, to_seq);
+
+CREATE TABLE IF NOT EXISTS policy_versions (
+    tenant      TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    text        TEXT NOT NULL,
+    sha256      TEXT NOT NULL,
+    source      TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    PRIMARY KEY (tenant, version)
+) WITHOUT ROWID;
 """
 
 # (table, column, ALTER statement) for columns added after the first release.

@@ -83,3 +83,47 @@ SAVE_TENANT = (
 )
 GET_TENANT = "SELECT tenant, disabled, created_at FROM tenants WHERE tenant = :tenant"
 LIST_TENANTS = "SELECT tenant, disabled, created_at FROM tenants ORDER BY tenant"
+
+# The audit chain: the head row is read and written inside the change's transaction (SQLite
+# serialises writers, so BEGIN IMMEDIATE is the chain lock).
+GET_AUDIT_HEAD = "SELECT seq, hash FROM audit_heads WHERE tenant = :tenant"
+SET_AUDIT_HEAD = (
+    "INSERT INTO audit_heads (tenant, seq, hash) VALUES (:tenant, :seq, :hash) "
+    "ON CONFLICT (tenant) DO UPDATE SET seq = excluded.seq, hash = excluded.hash"
+)
+INSERT_AUDIT_RECORD = (
+    "INSERT INTO audit_records (tenant, seq, time, hash, record) "
+    "VALUES (:tenant, :seq, :time, :hash, :record)"
+)
+READ_AUDIT = (
+    "SELECT seq, hash, time, record FROM audit_records "
+    "WHERE tenant = :tenant AND seq > :after AND seq <= :through ORDER BY seq LIMIT :limit"
+)
+AUDIT_SEQ_RANGE = (
+    "SELECT (SELECT min(seq) FROM audit_records WHERE tenant = :tenant AND time >= :since), "
+    "(SELECT max(seq) FROM audit_records WHERE tenant = :tenant AND time < :until)"
+)
+PRUNE_AUDIT = "DELETE FROM audit_records WHERE tenant = :tenant AND seq <= :through"
+INSERT_CHECKPOINT = (
+    "INSERT INTO audit_checkpoints (tenant, to_seq, from_seq, document) "
+    "VALUES (:tenant, :to_seq, :from_seq, :document)"
+)
+LIST_CHECKPOINTS = (
+    "SELECT document FROM audit_checkpoints WHERE tenant = :tenant "
+    "AND to_seq >= :from_seq AND to_seq <= :to_seq ORDER BY to_seq, rowid"
+)
+LAST_CHECKPOINT = (
+    "SELECT document FROM audit_checkpoints WHERE tenant = :tenant "
+    "ORDER BY to_seq DESC, rowid DESC LIMIT 1"
+)
+
+# Policy versions: numbered per tenant inside the transaction that adds one; the newest is active.
+LIST_POLICY_VERSIONS = (
+    "SELECT version, text, sha256, source, created_at FROM policy_versions "
+    "WHERE tenant = :tenant ORDER BY version"
+)
+LATEST_POLICY_VERSION = "SELECT max(version) FROM policy_versions WHERE tenant = :tenant"
+INSERT_POLICY_VERSION = (
+    "INSERT INTO policy_versions (tenant, version, text, sha256, source, created_at) "
+    "VALUES (:tenant, :version, :text, :sha256, :source, :created_at)"
+)

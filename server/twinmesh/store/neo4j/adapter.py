@@ -1,19 +1,19 @@
-"""GraphStore on Neo4j 5 through the official async driver.
+"""GraphStore on Neo4j 5 through the official async driver: twins, relationships, models.
 
 Statements live in :mod:`twinmesh.store.neo4j.cypher` as constants; request data travels only
-as parameters. :meth:`Neo4jStore._run` is the one place that sends a tenant statement: it binds
-``$tenant`` from the verified tenant and reports every statement to the observer.
+as parameters. The plumbing (driver, error translation, audited transactions) is in
+:mod:`.base`; audit records, checkpoints, policy versions and tenant records in
+:mod:`.governance`.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction
-from neo4j.exceptions import ConstraintError, DriverError, Neo4jError
+from neo4j import AsyncManagedTransaction
 
+from twinmesh.audit.records import AuditEvent
 from twinmesh.domain import (
     JSONObject,
     NewModel,
@@ -22,7 +22,6 @@ from twinmesh.domain import (
     Relationship,
     StoredModel,
     TenantId,
-    TenantRecord,
     Twin,
     TwinUpdate,
     changed_names,
@@ -31,19 +30,17 @@ from twinmesh.domain import (
     refuse_delete_while_related,
     stamp_metadata,
 )
-from twinmesh.errors import Conflict, ModelInUse, NotFound, StoreUnavailable, TwinmeshError
+from twinmesh.errors import Conflict, ModelInUse, NotFound
 from twinmesh.store.batches import outside_references
 from twinmesh.store.codec import dump_document, dump_time, load_document, load_time, now_utc
 from twinmesh.store.etags import check_etag
 from twinmesh.store.neo4j import cypher
+from twinmesh.store.neo4j.base import Record
 from twinmesh.store.neo4j.documents import flatten
+from twinmesh.store.neo4j.governance import GovernanceNodes
 from twinmesh.store.neo4j.reads import CypherCompiler
 from twinmesh.store.plan import TwinListQuery, TwinLookup, TwinPage, TwinRow
-from twinmesh.store.port import StatementObserver
 from twinmesh.store.results import relationship_of, twin_of, twin_page, twin_row
-
-T = TypeVar("T")
-Record = dict[str, Any]
 
 
 def _node(
@@ -77,100 +74,14 @@ def _model(data: Record) -> StoredModel:
     )
 
 
-class Neo4jStore:
+class Neo4jStore(GovernanceNodes):
     """Twins as ``:Twin`` nodes, relationships as ``:REL`` edges, all keyed by tenant."""
-
-    def __init__(
-        self,
-        uri: str,
-        *,
-        user: str = "neo4j",
-        password: str = "",
-        database: str = "neo4j",
-        connect_timeout_s: float = 3.0,
-        retry_budget_s: float = 5.0,
-        observer: StatementObserver | None = None,
-    ) -> None:
-        self._uri = uri
-        self._auth = (user, password)
-        self._database = database
-        self._observer = observer
-        self._connect_timeout_s = connect_timeout_s
-        self._retry_budget_s = retry_budget_s
-        self._driver: AsyncDriver | None = None
-
-    # -- plumbing --------------------------------------------------------------------------
-
-    @property
-    def driver(self) -> AsyncDriver:
-        if self._driver is None:
-            raise StoreUnavailable("The Neo4j store is not open.")
-        return self._driver
-
-    async def _run(
-        self, tx: AsyncManagedTransaction, query: str, tenant: TenantId, **params: Any
-    ) -> list[Record]:
-        """Send one tenant statement; ``$tenant`` is always bound from the verified tenant."""
-        bound = {**params, "tenant": tenant}
-        if self._observer is not None:
-            self._observer(query, bound)
-        result = await tx.run(query, bound)
-        return [record.data() async for record in result]
-
-    @asynccontextmanager
-    async def _translated_errors(self) -> AsyncIterator[None]:
-        try:
-            yield
-        except TwinmeshError:
-            raise
-        except ConstraintError as exc:
-            raise Conflict("That id is already taken; choose another.") from exc
-        except (DriverError, Neo4jError, OSError) as exc:
-            raise StoreUnavailable(
-                "The Neo4j store could not complete the request; try again."
-            ) from exc
-
-    async def _write(self, work: Callable[[AsyncManagedTransaction], Awaitable[T]]) -> T:
-        async with self._translated_errors(), self.driver.session(database=self._database) as s:
-            return await s.execute_write(work)
-
-    async def _read(self, work: Callable[[AsyncManagedTransaction], Awaitable[T]]) -> T:
-        async with self._translated_errors(), self.driver.session(database=self._database) as s:
-            return await s.execute_read(work)
-
-    # -- lifecycle -------------------------------------------------------------------------
-
-    async def open(self) -> None:
-        self._driver = AsyncGraphDatabase.driver(
-            self._uri,
-            auth=self._auth,
-            notifications_min_severity="OFF",
-            connection_timeout=self._connect_timeout_s,
-            connection_acquisition_timeout=self._connect_timeout_s,
-            # Transient failures are retried within this budget, then reported as unavailable.
-            max_transaction_retry_time=self._retry_budget_s,
-        )
-        async with self._translated_errors():
-            await self._driver.verify_connectivity()
-            for statement in cypher.SCHEMA:
-                if self._observer is not None:
-                    self._observer(statement, {})
-                await self._driver.execute_query(statement, database_=self._database)
-
-    async def close(self) -> None:
-        if self._driver is not None:
-            await self._driver.close()
-            self._driver = None
-
-    async def ping(self) -> None:
-        # An auto-commit query: one attempt, no retries, so readiness answers quickly.
-        async with self._translated_errors(), self.driver.session(database=self._database) as s:
-            result = await s.run(cypher.PING)
-            await result.consume()
 
     # -- twins -----------------------------------------------------------------------------
 
-    async def create_twin(self, tenant: TenantId, twin: NewTwin) -> Twin:
+    async def create_twin(
+        self, tenant: TenantId, twin: NewTwin, *, audit: AuditEvent | None = None
+    ) -> Twin:
         async def work(tx: AsyncManagedTransaction) -> Twin:
             if await self._run(tx, cypher.GET_TWIN, tenant, id=twin.id):
                 raise Conflict(f"A twin with id {twin.id!r} already exists.")
@@ -189,7 +100,7 @@ class Neo4jStore:
             rows = await self._run(tx, cypher.CREATE_TWIN, tenant, id=twin.id, node=node)
             return twin_of(rows[0]["twin"])
 
-        return await self._write(work)
+        return await self._write(work, audit)
 
     async def get_twin(self, tenant: TenantId, twin_id: str) -> Twin | None:
         async def work(tx: AsyncManagedTransaction) -> Twin | None:
@@ -247,12 +158,13 @@ class Neo4jStore:
         properties: JSONObject,
         components: JSONObject,
         if_match: str | None = None,
+        audit: AuditEvent | None = None,
     ) -> Twin:
         def apply(current: Twin) -> TwinUpdate:
             touched = changed_names(current, properties, components)
             return TwinUpdate(properties, components, touched)
 
-        return await self.patch_twin(tenant, twin_id, apply, if_match=if_match)
+        return await self.patch_twin(tenant, twin_id, apply, if_match=if_match, audit=audit)
 
     async def patch_twin(
         self,
@@ -261,11 +173,12 @@ class Neo4jStore:
         apply: Callable[[Twin], TwinUpdate],
         *,
         if_match: str | None = None,
+        audit: AuditEvent | None = None,
     ) -> Twin:
         async def work(tx: AsyncManagedTransaction) -> Twin:
             return await self._update(tx, tenant, twin_id, apply, if_match)
 
-        return await self._write(work)
+        return await self._write(work, audit)
 
     async def delete_twin(
         self,
@@ -274,6 +187,7 @@ class Neo4jStore:
         *,
         if_match: str | None = None,
         cascade: bool = False,
+        audit: AuditEvent | None = None,
     ) -> None:
         async def work(tx: AsyncManagedTransaction) -> None:
             await self._locked_twin(tx, tenant, twin_id, if_match)
@@ -282,11 +196,13 @@ class Neo4jStore:
                 refuse_delete_while_related(twin_id, counts["outgoing"], counts["incoming"])
             await self._run(tx, cypher.DELETE_TWIN, tenant, id=twin_id)
 
-        await self._write(work)
+        await self._write(work, audit)
 
     # -- relationships ---------------------------------------------------------------------
 
-    async def create_relationship(self, tenant: TenantId, rel: NewRelationship) -> Relationship:
+    async def create_relationship(
+        self, tenant: TenantId, rel: NewRelationship, *, audit: AuditEvent | None = None
+    ) -> Relationship:
         async def work(tx: AsyncManagedTransaction) -> Relationship:
             # Locking the source serialises concurrent creates of the same relationship id.
             if not await self._run(tx, cypher.LOCK_TWIN, tenant, id=rel.source_id):
@@ -314,7 +230,7 @@ class Neo4jStore:
             )
             return relationship_of(rows[0]["rel"])
 
-        return await self._write(work)
+        return await self._write(work, audit)
 
     async def _list(
         self, query: str, tenant: TenantId, twin_id: str, name: str | None
@@ -336,7 +252,13 @@ class Neo4jStore:
         return await self._list(cypher.LIST_INCOMING, tenant, target_id, name)
 
     async def delete_relationship(
-        self, tenant: TenantId, source_id: str, rel_id: str, *, if_match: str | None = None
+        self,
+        tenant: TenantId,
+        source_id: str,
+        rel_id: str,
+        *,
+        if_match: str | None = None,
+        audit: AuditEvent | None = None,
     ) -> None:
         async def work(tx: AsyncManagedTransaction) -> None:
             await self._run(tx, cypher.LOCK_TWIN, tenant, id=source_id)
@@ -348,7 +270,7 @@ class Neo4jStore:
             check_etag(rows[0]["rel"]["etag"], if_match, "relationship")
             await self._run(tx, cypher.DELETE_RELATIONSHIP, tenant, source_id=source_id, id=rel_id)
 
-        await self._write(work)
+        await self._write(work, audit)
 
     async def patch_relationship(
         self,
@@ -358,6 +280,7 @@ class Neo4jStore:
         apply: Callable[[Relationship], JSONObject],
         *,
         if_match: str | None = None,
+        audit: AuditEvent | None = None,
     ) -> Relationship:
         async def work(tx: AsyncManagedTransaction) -> Relationship:
             # The source twin's lock serialises writes to its relationships.
@@ -380,11 +303,13 @@ class Neo4jStore:
             )
             return relationship_of(updated[0]["rel"])
 
-        return await self._write(work)
+        return await self._write(work, audit)
 
     # -- models ----------------------------------------------------------------------------
 
-    async def add_models(self, tenant: TenantId, models: Sequence[NewModel]) -> list[StoredModel]:
+    async def add_models(
+        self, tenant: TenantId, models: Sequence[NewModel], *, audit: AuditEvent | None = None
+    ) -> list[StoredModel]:
         async def work(tx: AsyncManagedTransaction) -> list[StoredModel]:
             ids = [m.id for m in models]
             taken = await self._run(tx, cypher.GET_MODELS, tenant, ids=ids)
@@ -403,7 +328,7 @@ class Neo4jStore:
             )
             return [_model(row["model"]) for row in rows]
 
-        return await self._write(work)
+        return await self._write(work, audit)
 
     async def list_models(self, tenant: TenantId) -> list[StoredModel]:
         async def work(tx: AsyncManagedTransaction) -> list[StoredModel]:
@@ -418,16 +343,20 @@ class Neo4jStore:
 
         return await self._read(work)
 
-    async def decommission_model(self, tenant: TenantId, model_id: str) -> StoredModel:
+    async def decommission_model(
+        self, tenant: TenantId, model_id: str, *, audit: AuditEvent | None = None
+    ) -> StoredModel:
         async def work(tx: AsyncManagedTransaction) -> StoredModel:
             rows = await self._run(tx, cypher.DECOMMISSION_MODEL, tenant, id=model_id)
             if not rows:
                 raise NotFound(f"No model {model_id!r} is uploaded.")
             return _model(rows[0]["model"])
 
-        return await self._write(work)
+        return await self._write(work, audit)
 
-    async def delete_model(self, tenant: TenantId, model_id: str) -> None:
+    async def delete_model(
+        self, tenant: TenantId, model_id: str, *, audit: AuditEvent | None = None
+    ) -> None:
         async def work(tx: AsyncManagedTransaction) -> None:
             rows = await self._run(tx, cypher.LOCK_MODEL, tenant, id=model_id)
             if not rows:
@@ -438,7 +367,7 @@ class Neo4jStore:
                 )
             await self._run(tx, cypher.DELETE_MODEL, tenant, id=model_id)
 
-        await self._write(work)
+        await self._write(work, audit)
 
     # -- read plans ------------------------------------------------------------------------
 
@@ -469,6 +398,8 @@ class Neo4jStore:
         tenant: TenantId,
         twins: Sequence[NewTwin],
         relationships: Sequence[NewRelationship],
+        *,
+        audit: AuditEvent | None = None,
     ) -> None:
         if not twins and not relationships:
             return
@@ -544,41 +475,4 @@ class Neo4jStore:
                 if batch_rows:
                     await self._run(tx, statement, tenant, rows=batch_rows)
 
-        await self._write(work)
-
-    # -- platform tenant records ----------------------------------------------------------
-
-    async def save_tenant(self, record: TenantRecord) -> None:
-        async def work(tx: AsyncManagedTransaction) -> None:
-            await self._run(
-                tx,
-                cypher.SAVE_TENANT,
-                TenantId(record.id),
-                disabled=record.disabled,
-                created_at=dump_time(record.created_at),
-            )
-
-        await self._write(work)
-
-    async def get_tenant(self, tenant: TenantId) -> TenantRecord | None:
-        async def work(tx: AsyncManagedTransaction) -> TenantRecord | None:
-            rows = await self._run(tx, cypher.GET_TENANT, tenant)
-            return _tenant(rows[0]["tenant"]) if rows else None
-
-        return await self._read(work)
-
-    async def list_tenants(self) -> list[TenantRecord]:
-        async def work(tx: AsyncManagedTransaction) -> list[TenantRecord]:
-            # Platform data: the one statement not scoped to a tenant (its nodes are tenants).
-            if self._observer is not None:
-                self._observer(cypher.LIST_TENANTS, {})
-            result = await tx.run(cypher.LIST_TENANTS)
-            return [_tenant(record.data()["tenant"]) async for record in result]
-
-        return await self._read(work)
-
-
-def _tenant(data: Record) -> TenantRecord:
-    return TenantRecord(
-        id=data["id"], disabled=bool(data["disabled"]), created_at=load_time(data["created_at"])
-    )
+        await self._write(work, audit)

@@ -13,6 +13,17 @@ SCHEMA = (
     "FOR (t:TenantRecord) REQUIRE t.tenant IS UNIQUE",
     "CREATE CONSTRAINT remote_twin_identity IF NOT EXISTS "
     "FOR (r:RemoteTwin) REQUIRE (r.tenant, r.ref) IS UNIQUE",
+    "CREATE CONSTRAINT audit_head_identity IF NOT EXISTS "
+    "FOR (h:AuditHead) REQUIRE h.tenant IS UNIQUE",
+    "CREATE CONSTRAINT audit_record_identity IF NOT EXISTS "
+    "FOR (a:AuditRecord) REQUIRE (a.tenant, a.seq) IS UNIQUE",
+    "CREATE INDEX audit_record_time IF NOT EXISTS FOR (a:AuditRecord) ON (a.tenant, a.time)",
+    "CREATE INDEX audit_checkpoint_seq IF NOT EXISTS "
+    "FOR (c:AuditCheckpoint) ON (c.tenant, c.to_seq)",
+    "CREATE CONSTRAINT policy_head_identity IF NOT EXISTS "
+    "FOR (h:PolicyHead) REQUIRE h.tenant IS UNIQUE",
+    "CREATE CONSTRAINT policy_version_identity IF NOT EXISTS "
+    "FOR (p:PolicyVersion) REQUIRE (p.tenant, p.version) IS UNIQUE",
 )
 
 TWIN_FIELDS = (
@@ -156,3 +167,62 @@ SAVE_TENANT = (
 TENANT_FIELDS = "t { id: t.tenant, .disabled, .created_at } AS tenant"
 GET_TENANT = f"MATCH (t:TenantRecord {{tenant: $tenant}}) RETURN {TENANT_FIELDS}"
 LIST_TENANTS = f"MATCH (t:TenantRecord) RETURN {TENANT_FIELDS} ORDER BY t.tenant"
+
+# The audit chain. The head node is locked (a write) before it is read, so concurrent
+# transactions of one tenant, on any replica, append one after another. MERGE under the
+# uniqueness constraint creates the head exactly once.
+LOCK_AUDIT_HEAD = (
+    "MERGE (h:AuditHead {tenant: $tenant}) ON CREATE SET h.seq = 0, h.hash = $genesis "
+    "SET h._lock = true REMOVE h._lock RETURN h.seq AS seq, h.hash AS hash"
+)
+APPEND_AUDIT = (
+    "MATCH (h:AuditHead {tenant: $tenant}) SET h.seq = $seq, h.hash = $hash "
+    "WITH h UNWIND $records AS r "
+    "CREATE (:AuditRecord {tenant: $tenant, seq: r.seq, time: r.time, hash: r.hash, "
+    "record: r.text})"
+)
+GET_AUDIT_HEAD = "MATCH (h:AuditHead {tenant: $tenant}) RETURN h.seq AS seq, h.hash AS hash"
+READ_AUDIT = (
+    "MATCH (a:AuditRecord {tenant: $tenant}) WHERE a.seq > $after AND a.seq <= $through "
+    "RETURN a.seq AS seq, a.hash AS hash, a.time AS time, a.record AS text "
+    "ORDER BY a.seq LIMIT $limit"
+)
+AUDIT_SEQ_RANGE = (
+    "OPTIONAL MATCH (a:AuditRecord {tenant: $tenant}) WHERE a.time >= $since "
+    "WITH min(a.seq) AS first "
+    "OPTIONAL MATCH (b:AuditRecord {tenant: $tenant}) WHERE b.time < $until "
+    "RETURN first, max(b.seq) AS last"
+)
+PRUNE_AUDIT = (
+    "MATCH (a:AuditRecord {tenant: $tenant}) WHERE a.seq <= $through "
+    "WITH a LIMIT $batch DELETE a RETURN count(*) AS pruned"
+)
+ADD_CHECKPOINT = (
+    "CREATE (:AuditCheckpoint {tenant: $tenant, to_seq: $to_seq, from_seq: $from_seq, "
+    "document: $document, created: timestamp()})"
+)
+LIST_CHECKPOINTS = (
+    "MATCH (c:AuditCheckpoint {tenant: $tenant}) WHERE c.to_seq >= $from_seq "
+    "AND c.to_seq <= $to_seq RETURN c.document AS document ORDER BY c.to_seq, c.created"
+)
+LAST_CHECKPOINT = (
+    "MATCH (c:AuditCheckpoint {tenant: $tenant}) RETURN c.document AS document "
+    "ORDER BY c.to_seq DESC, c.created DESC LIMIT 1"
+)
+
+# Policy versions: numbered inside the adding transaction, under a per-tenant lock node.
+LOCK_POLICY_VERSIONS = (
+    "MERGE (h:PolicyHead {tenant: $tenant}) SET h._lock = true REMOVE h._lock "
+    "WITH h OPTIONAL MATCH (p:PolicyVersion {tenant: $tenant}) RETURN max(p.version) AS version"
+)
+LATEST_POLICY_VERSION = (
+    "OPTIONAL MATCH (p:PolicyVersion {tenant: $tenant}) RETURN max(p.version) AS version"
+)
+ADD_POLICY_VERSION = (
+    "CREATE (:PolicyVersion {tenant: $tenant, version: $version, text: $text, "
+    "sha256: $sha256, source: $source, created_at: $created_at})"
+)
+LIST_POLICY_VERSIONS = (
+    "MATCH (p:PolicyVersion {tenant: $tenant}) RETURN p { .version, .text, .sha256, .source, "
+    ".created_at } AS version ORDER BY p.version"
+)
