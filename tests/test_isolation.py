@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from graphql_client import bearer, settings_for_tests
@@ -212,7 +213,10 @@ async def post(
 async def test_tenant_a_sees_nothing_of_tenant_b(
     tenants: Tenants, field: str, query: str, variables: dict[str, Any]
 ) -> None:
+    store = tenants.services.store
     before = await snapshot(tenants.services, tenants.ids["b"])
+    b_head = await store.audit_head(tenants.ids["b"])
+    a_seq, _ = await store.audit_head(tenants.ids["a"])
 
     as_a = await post(tenants, "a", query, variables)
     as_c = await post(tenants, "c", query, variables)
@@ -220,6 +224,14 @@ async def test_tenant_a_sees_nothing_of_tenant_b(
     assert SECRET not in as_a
     assert as_a == as_c  # byte-identical: B's ids are indistinguishable from absent ones
     assert await snapshot(tenants.services, tenants.ids["b"]) == before
+    # B's audit log holds nothing of A's attempt; A's holds a record of every change attempt
+    # (SECURITY.md item 46: every mutation, allowed or denied, is audited).
+    assert await store.audit_head(tenants.ids["b"]) == b_head
+    if query.startswith("mutation") and field != "validatePolicySet":  # validating changes nothing
+        new = await store.read_audit(tenants.ids["a"], after_seq=a_seq, through_seq=10**9, limit=50)
+        action = {"activatePolicySet": "activatePolicies", "rollbackPolicySet": "rollbackPolicies"}
+        actions = [orjson.loads(r.text)["action"] for r in new]
+        assert action.get(field, field) in actions, (field, actions)
 
 
 async def test_a_tenant_named_by_the_client_is_ignored(tenants: Tenants) -> None:
