@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,7 +23,7 @@ from graphql_client import AUTH_DIR, bearer, error_codes, settings_for_tests
 from twinmesh.audit.verify import verify_export
 from twinmesh.auth import DevIssuer
 from twinmesh.bootstrap import Services, build_services
-from twinmesh.domain import TenantId
+from twinmesh.domain import TenantId, TenantRecord
 from twinmesh.http.app import create_app
 from twinmesh.ontology import load_paths
 from twinmesh.store.embedded import EmbeddedStore
@@ -305,3 +305,20 @@ async def test_a_failing_audit_sink_refuses_the_change(tmp_path: Path) -> None:
             assert error_codes(response.json()) == ["STORE_UNAVAILABLE"]
             assert "disk" not in response.text  # no internals leak
             assert await services.store.get_twin(TenantId("sink"), "x") is None
+
+
+async def test_a_disabled_tenants_requests_are_recorded(
+    client: Client, other_tenant: TenantId
+) -> None:
+    record = TenantRecord(other_tenant, disabled=True, created_at=datetime.now(UTC))
+    await client.services.store.save_tenant(record)
+    other = Client(client.http, client.services, other_tenant)
+    response = await client.http.post(
+        "/graphql",
+        json={"query": READ, "variables": {"id": "x"}},
+        headers=bearer(client.services, other_tenant),
+    )
+    assert response.status_code == 403
+    [last] = await other.records()
+    assert (last.action, last.outcome, last.error) == ("authenticate", "denied", "FORBIDDEN")
+    assert last.details == {"reason": "tenant_disabled"}

@@ -5,7 +5,7 @@ Framework-free: the HTTP layer extracts the ``Authorization`` header and calls
 :class:`~twinmesh.errors.Unauthenticated`, HTTP 401) whose ``reason`` belongs in the audit log.
 """
 
-from twinmesh.auth.authenticator import Authenticator
+from twinmesh.auth.authenticator import Authenticator, TenantDisabled
 from twinmesh.auth.dev_issuer import DEV_AUDIENCE, DEV_ISSUER, DevIssuer, DevIssuerKeyError
 from twinmesh.auth.errors import PUBLIC_MESSAGE, REASONS, InvalidToken
 from twinmesh.auth.jwks import JwksCache, JwksUnavailable, VerificationKey, parse_jwks
@@ -27,6 +27,7 @@ __all__ = [
     "JwksUnavailable",
     "Principal",
     "PrincipalKind",
+    "TenantDisabled",
     "TokenVerifier",
     "VerificationKey",
     "parse_bearer",

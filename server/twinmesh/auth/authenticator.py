@@ -12,6 +12,14 @@ from twinmesh.errors import Forbidden
 TenantState = Callable[[str], Awaitable[bool | None]]
 
 
+class TenantDisabled(Forbidden):
+    """A valid token of a disabled tenant; ``principal`` says whose (for the audit log)."""
+
+    def __init__(self, principal: Principal) -> None:
+        super().__init__("This tenant is disabled; ask the platform administrator.")
+        self.principal = principal
+
+
 class Authenticator:
     """Verifies the token, then checks that its tenant is served and enabled.
 
@@ -33,7 +41,7 @@ class Authenticator:
         if enabled is None and not self._any_tenant:
             raise InvalidToken("unknown_tenant")
         if enabled is False:
-            raise Forbidden("This tenant is disabled; ask the platform administrator.")
+            raise TenantDisabled(principal)
         return principal
 
     async def serves(self, tenant: str) -> bool:

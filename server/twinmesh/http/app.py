@@ -25,7 +25,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from twinmesh.audit.formats import MEDIA_TYPES, ExportFormat
 from twinmesh.audit.records import Actor, AuditEvent
 from twinmesh.audit.streaming import render_stream
-from twinmesh.auth import InvalidToken, Principal
+from twinmesh.auth import InvalidToken, Principal, TenantDisabled
 from twinmesh.bootstrap import Services
 from twinmesh.domain import TenantId
 from twinmesh.errors import (
@@ -98,28 +98,34 @@ def create_app(
 
     reloaded = [0.0]
 
+    async def refused(tenant: str, subject: str, error: TwinmeshError, info: RequestInfo) -> None:
+        event = AuditEvent(
+            tenant=tenant,
+            actor=Actor("user", subject),
+            action="authenticate",
+            resource_type="Token",
+            resource_id="",
+            outcome="denied",
+            effect="deny",
+            error=error.code,
+            request_id=info.request_id,
+            trace_id=info.trace_id,
+            source_ip=info.source_ip,
+            details={"reason": getattr(error, "reason", "tenant_disabled")},
+        )
+        await services.store.append_audit(TenantId(tenant), [event])
+
     async def authenticate(request: Request, info: RequestInfo) -> Principal:
-        """The verified caller; a refused token whose signature held is audited in the
-        tenant it names (a forged one is not attributable to anyone)."""
+        """The verified caller. A refused token whose signature held is audited in the tenant
+        it names (a forged one is attributable to no one), as is a disabled tenant's."""
         try:
             return await services.auth.authenticate(request.headers.get("authorization"))
-        except InvalidToken as refused:
-            if refused.tenant is not None and await services.auth.serves(refused.tenant):
-                event = AuditEvent(
-                    tenant=refused.tenant,
-                    actor=Actor("user", refused.subject or "", ()),
-                    action="authenticate",
-                    resource_type="Token",
-                    resource_id="",
-                    outcome="denied",
-                    effect="deny",
-                    error=refused.code,
-                    request_id=info.request_id,
-                    trace_id=info.trace_id,
-                    source_ip=info.source_ip,
-                    details={"reason": refused.reason},
-                )
-                await services.store.append_audit(TenantId(refused.tenant), [event])
+        except InvalidToken as error:
+            if error.tenant is not None and await services.auth.serves(error.tenant):
+                await refused(error.tenant, error.subject or "", error, info)
+            raise
+        except TenantDisabled as error:
+            await refused(error.principal.tenant, error.principal.subject, error, info)
             raise
 
     async def tenant_access(request: Request) -> TenantAccess:
