@@ -18,10 +18,10 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from bench import ontology_validation, policy_overhead, twin_api
+from bench import audit_overhead, ontology_validation, policy_overhead, twin_api
 
 RESULTS = Path(__file__).resolve().parent / "results"
-BENCHMARKS = ("ontology_validation", "twin_api", "policy_overhead")
+BENCHMARKS = ("ontology_validation", "twin_api", "policy_overhead", "audit_overhead")
 
 
 def ontology_table(data: dict[str, Any]) -> Table:
@@ -122,6 +122,39 @@ def policy_table(data: dict[str, Any]) -> Table:
     return table
 
 
+def _met(met: bool) -> str:
+    return "yes" if met else "NO"
+
+
+def audit_table(data: dict[str, Any]) -> Table:
+    goals = data["goals"]
+    table = Table(
+        title=f"Audited durable patches: audit on vs off (applied patches/s, median (min-max) of "
+        f"{data['method']['rounds']} interleaved rounds; goal: at most "
+        f"{goals['max_apart']:.0%} apart)"
+    )
+    for column in ("store", "scenario", "audit on", "audit off", "off/on", "apart met", "goal"):
+        table.add_column(column, justify="left" if column in ("store", "scenario") else "right")
+    table.add_column("failed on/off", justify="right")
+    for store, result in data["stores"].items():
+        if "skipped" in result:
+            table.add_row(store, f"skipped: {result['skipped']}", *[""] * 6)
+            continue
+        for name, row in result["scenarios"].items():
+            goal = row["throughput_goal"]
+            table.add_row(
+                store,
+                name,
+                _rate(row["on"]),
+                _rate(row["off"]),
+                f"{row['ratio_off_over_on']:.3f}",
+                _met(row["apart_met"]),
+                "-" if goal is None else f">= {goal:,.0f}/s: {_met(row['throughput_met'])}",
+                f"{sum(row['on']['failed'].values())}/{sum(row['off']['failed'].values())}",
+            )
+    return table
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--only", choices=BENCHMARKS, action="append", help="run only these")
@@ -147,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     runners: dict[str, Callable[[], dict[str, Any]]] = {
         "ontology_validation": ontology_validation.run,
         "policy_overhead": policy_overhead.run,
+        "audit_overhead": lambda: audit_overhead.run(log=lambda m: console.log(m)),
         "twin_api": lambda: twin_api.run(
             rounds=args.rounds, ops_scale=args.ops_scale, log=lambda m: console.log(m)
         ),
@@ -169,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
             console.print(table)
     if "policy_overhead" in results:
         console.print(policy_table(results["policy_overhead"]))
+    if "audit_overhead" in results:
+        console.print(audit_table(results["audit_overhead"]))
     console.print(f"results written to {RESULTS}/")
     return 0
 

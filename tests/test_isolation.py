@@ -129,6 +129,14 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("createTenant", 'mutation { createTenant(id: "new-one") { id } }', {}),
     ("disableTenant", "mutation($id: String!) { disableTenant(id: $id) { id } }", {"id": "b"}),
     ("enableTenant", "mutation($id: String!) { enableTenant(id: $id) { id } }", {"id": "b"}),
+    ("partnerTwins", "{ partnerTwins { org tenant status twins } }", {}),
+    ("partners", "{ partners { org tenants } }", {}),
+    (
+        "registerPartner",
+        "mutation($i: PartnerInput!) { registerPartner(input: $i) }",
+        {"i": {"org": "b-partner.example", "baseUrl": "http://127.0.0.1:9", "tenants": ["b"]}},
+    ),
+    ("removePartner", 'mutation { removePartner(org: "b-partner.example") }', {}),
     (
         "updateRelationship",
         'mutation($p: [JSONPatchOperation!]!) { updateRelationship(sourceId: "shared", '

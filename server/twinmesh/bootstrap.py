@@ -10,6 +10,9 @@ from dataclasses import dataclass
 
 from twinmesh.auth import Authenticator, DevIssuer, IssuerConfig, TokenVerifier
 from twinmesh.config import Settings
+from twinmesh.federation.outbound import FederationClient
+from twinmesh.federation.partners import PartnerRegistry
+from twinmesh.federation.service import Federation
 from twinmesh.identity import KEYRING_FILE, load_or_create
 from twinmesh.policy import PolicyEngine, PolicyStore
 from twinmesh.services.audit_log import AuditLog, TenantAuditSettings
@@ -39,6 +42,7 @@ class Services:
     policies: PolicyEngine
     policy_versions: PolicyVersions
     audit: AuditLog
+    federation: Federation
     audit_checkpoint_interval_s: float = 300.0
 
 
@@ -83,6 +87,14 @@ def build_services(settings: Settings, *, store: GraphStore | None = None) -> Se
             for t in settings.tenants
         },
     )
+    registry = PartnerRegistry(store, settings.partners)
+    federation = Federation(
+        org_id=settings.org_id,
+        public_origin=settings.public_origin.rstrip("/"),
+        registry=registry,
+        client=FederationClient(settings.org_id, lambda: audit.keyring, registry),
+        hop_budget=settings.federation_hop_budget,
+    )
     return Services(
         store=store,
         models=models,
@@ -98,5 +110,6 @@ def build_services(settings: Settings, *, store: GraphStore | None = None) -> Se
         policies=policies,
         policy_versions=PolicyVersions(store, policies.store),
         audit=audit,
+        federation=federation,
         audit_checkpoint_interval_s=settings.audit_checkpoint_interval_s,
     )

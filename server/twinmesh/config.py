@@ -37,6 +37,30 @@ class IssuerSettings(BaseModel):
     roles_claim: str = "roles"
 
 
+class PartnerSettings(BaseModel):
+    """A partner organisation (federation): where it is, how to know its keys, what it may
+    address here."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    org: str = Field(description="The partner's organisation id (a DNS-like name).")
+    base_url: str = Field(description="Its twinmesh, e.g. https://twins.partner.example.")
+    keys: list[dict[str, Any]] | None = Field(
+        default=None, description="Pinned public keys (its /.well-known/twinmesh/keys entries)."
+    )
+    keys_url: str | None = Field(
+        default=None,
+        description="Where to fetch its keys (default: <base_url>/.well-known/twinmesh/keys).",
+    )
+    tenants: list[str] = Field(
+        default_factory=list, description="Our tenants this partner may query."
+    )
+    remote_tenant: str | None = Field(
+        default=None, description="The partner's tenant our fan-out queries address."
+    )
+    timeout_s: float = Field(default=2.0, gt=0, le=60, description="Per-request timeout.")
+
+
 class TenantSettings(BaseModel):
     """A tenant this server serves."""
 
@@ -102,6 +126,19 @@ class Settings(BaseSettings):
     )
     tenants: list[TenantSettings] = Field(
         default_factory=list, description="Tenants served to tokens of the trusted issuers."
+    )
+    org_id: str = Field(
+        default="local.twinmesh", description="This organisation's id in federation."
+    )
+    public_origin: str = Field(
+        default="http://127.0.0.1:8080",
+        description="The origin partners sign requests for (checked as @authority).",
+    )
+    partners: list[PartnerSettings] = Field(
+        default_factory=list, description="Partner organisations (federation)."
+    )
+    federation_hop_budget: int = Field(
+        default=3, ge=0, le=8, description="How many organisations a traversal may cross."
     )
     keys_file: Path | None = Field(
         default=None,

@@ -15,7 +15,7 @@ import pytest
 
 from twinmesh.audit.checkpoints import Checkpoint, checkpoint_problem, sign_checkpoint
 from twinmesh.audit.records import GENESIS, Actor, AuditEvent, SealedRecord, recompute_hash
-from twinmesh.domain import NewModel, NewTwin, TenantId
+from twinmesh.domain import NewModel, NewTwin, PartnerRecord, TenantId
 from twinmesh.errors import Conflict, NotFound
 from twinmesh.identity import Keyring
 from twinmesh.store.port import GraphStore
@@ -221,3 +221,30 @@ async def test_concurrent_policy_activations_get_distinct_versions(
         )
     )
     assert sorted(v.version for v in added) == [1, 2, 3, 4, 5, 6]
+
+
+async def test_nonces_are_remembered_once(store: GraphStore, tenant: TenantId) -> None:
+    org = f"org-{tenant}"
+    later = datetime.now(UTC) + timedelta(minutes=5)
+    assert await store.remember_nonce(org, "n1", later) is True
+    assert await store.remember_nonce(org, "n1", later) is False  # a replay
+    assert await store.remember_nonce(f"other-{org}", "n1", later) is True  # per org
+    results = await asyncio.gather(*(store.remember_nonce(org, "n2", later) for _ in range(5)))
+    assert sorted(results) == [False, False, False, False, True]
+    # An expired nonce is forgotten (requests that old are refused for their age anyway).
+    assert await store.remember_nonce(org, "old", datetime.now(UTC) - timedelta(minutes=1))
+    assert await store.remember_nonce(org, "n3", later)
+    assert await store.remember_nonce(org, "old", later) is True
+
+
+async def test_partner_records(store: GraphStore, tenant: TenantId) -> None:
+    org = f"partner-{tenant}.example"
+    record = PartnerRecord(org, {"org": org, "base_url": "https://p.example", "tenants": ["a"]})
+    await store.save_partner(record)
+    assert record in await store.list_partners()
+    await store.save_partner(PartnerRecord(org, {**record.settings, "tenants": []}))
+    [saved] = [p for p in await store.list_partners() if p.org == org]
+    assert saved.settings["tenants"] == []
+    assert await store.delete_partner(org) is True
+    assert await store.delete_partner(org) is False
+    assert all(p.org != org for p in await store.list_partners())

@@ -4,6 +4,7 @@ each compiled into exactly one statement."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any
 
 import pytest
@@ -436,7 +437,14 @@ async def test_expansion_filters_apply_to_the_neighbour_and_its_totals(
     )
     row = await store.lookup_twin(tenant, TwinLookup(id="f1", node=node))
     assert row is not None
-    # r1 is filtered out, and so is the remote reference (no local twin to match).
+    # r1 is filtered out; the remote reference has no local twin to judge and stays.
+    targets = [rel.target for rel, _ in row.expansions["all"].edges]
+    assert targets == ["r2", "r3", "s1", "twin://other.example/t/x"]
+    assert row.expansions["all"].total == 4
+    # Without remote targets (a caller who may not traverse at all) it goes too.
+    local_only = NodeSelection((dataclasses.replace(node.expansions[0], remote=False),))
+    row = await store.lookup_twin(tenant, TwinLookup(id="f1", node=local_only))
+    assert row is not None
     assert [rel.target for rel, _ in row.expansions["all"].edges] == ["r2", "r3", "s1"]
     assert row.expansions["all"].total == 3
     sensor = await store.lookup_twin(tenant, TwinLookup(id="s2", node=node))

@@ -33,8 +33,8 @@ def utc_text(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def canonical(document: dict[str, Any]) -> bytes:
-    """RFC 8785 (JCS) bytes of a JSON document."""
+def canonical(document: Any) -> bytes:
+    """RFC 8785 (JCS) bytes of a JSON value."""
     return rfc8785.dumps(document)
 
 
@@ -129,12 +129,23 @@ class SealedRecord:
 
 
 def seal(event: AuditEvent, seq: int, prev_hash: str) -> SealedRecord:
-    """Give ``event`` sequence number ``seq`` after the record whose hash is ``prev_hash``."""
+    """Give ``event`` sequence number ``seq`` after the record whose hash is ``prev_hash``.
+
+    Each value is canonicalised once; the record's canonical text without and with ``hash``
+    are joins of those parts in RFC 8785 key order (the keys are fixed ASCII names, so code
+    point order is UTF-16 order). Sealing runs inside the store's write transaction.
+    """
     record = {"type": "record", "seq": seq, **event.body(), "prevHash": prev_hash}
-    record_hash = digest(record)
-    record["hash"] = record_hash
-    return SealedRecord(
-        seq=seq, hash=record_hash, time=record["time"], text=canonical(record).decode()
+    parts = {key: canonical(value) for key, value in record.items()}
+    record_hash = hashlib.sha256(_joined(parts)).hexdigest()
+    parts["hash"] = canonical(record_hash)
+    text = _joined(parts).decode()
+    return SealedRecord(seq=seq, hash=record_hash, time=record["time"], text=text)
+
+
+def _joined(parts: dict[str, bytes]) -> bytes:
+    return (
+        b"{" + b",".join(b'"' + key.encode() + b'":' + parts[key] for key in sorted(parts)) + b"}"
     )
 
 

@@ -1,6 +1,12 @@
 """Domain types shared by every layer: twins, relationships, models, tenants, policies."""
 
-from twinmesh.domain.models import NewModel, StoredModel, StoredPolicyVersion, TenantRecord
+from twinmesh.domain.models import (
+    NewModel,
+    PartnerRecord,
+    StoredModel,
+    StoredPolicyVersion,
+    TenantRecord,
+)
 from twinmesh.domain.twins import (
     JSONObject,
     JSONValue,
@@ -25,6 +31,7 @@ __all__ = [
     "NewModel",
     "NewRelationship",
     "NewTwin",
+    "PartnerRecord",
     "Relationship",
     "StoredModel",
     "StoredPolicyVersion",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from twinmesh.domain.twins import JSONObject
 
@@ -44,3 +45,11 @@ class StoredPolicyVersion:
     sha256: str
     source: str  # "disk", "api" or "rollback"
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerRecord:
+    """A partner organisation registered over the API; ``settings`` as PartnerSettings."""
+
+    org: str
+    settings: dict[str, Any]

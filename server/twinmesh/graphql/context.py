@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from strawberry.types import Info as StrawberryInfo
 
@@ -10,6 +11,9 @@ from twinmesh.auth import Principal
 from twinmesh.bootstrap import Services
 from twinmesh.domain import TenantId
 from twinmesh.services.access import TenantAccess
+
+if TYPE_CHECKING:
+    from twinmesh.graphql.federation import FederationState
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +24,7 @@ class RequestContext:
     tenant: TenantId
     principal: Principal
     access: TenantAccess  # the only way resolvers reach the services: every call authorised
+    federation: FederationState  # the request's trail and partner calls
 
 
 Info = StrawberryInfo[RequestContext, None]

@@ -9,6 +9,12 @@ from graphql.error import GraphQLError
 from strawberry.types import ExecutionContext
 
 from twinmesh.graphql.errors import DeniedProperties, ErrorCodes
+from twinmesh.graphql.federation import (
+    FederationQueries,
+    FederationStatus,
+    PartnerMutations,
+    PartnerQueries,
+)
 from twinmesh.graphql.mutations import Mutation
 from twinmesh.graphql.policies import PolicyMutations, PolicyQueries
 from twinmesh.graphql.queries import Query
@@ -32,15 +38,17 @@ class TwinSchema(strawberry.Schema):
 
 
 @strawberry.type(name="Query")
-class RootQuery(Query, PolicyQueries, TenantQueries):
-    """Twins, models and the tenant's policy sets."""
+class RootQuery(Query, PolicyQueries, TenantQueries, FederationQueries, PartnerQueries):
+    """Twins, models, the tenant's policy sets, tenants and partners."""
 
 
 @strawberry.type(name="Mutation")
-class RootMutation(Mutation, PolicyMutations, TenantMutations):
-    """Writes to twins, models and the tenant's policy sets."""
+class RootMutation(Mutation, PolicyMutations, TenantMutations, PartnerMutations):
+    """Writes to twins, models, the tenant's policy sets, tenants and partners."""
 
 
 schema = TwinSchema(
-    query=RootQuery, mutation=RootMutation, extensions=[ErrorCodes, DeniedProperties]
+    query=RootQuery,
+    mutation=RootMutation,
+    extensions=[ErrorCodes, DeniedProperties, FederationStatus],
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -15,6 +15,9 @@ from twinmesh.graphql.traversal import edge_cursor, fetch_on_demand
 from twinmesh.ontology.describe import describe_contents
 from twinmesh.services.models import ModelView
 from twinmesh.store.plan import EdgePage, TwinRow
+
+if TYPE_CHECKING:
+    from twinmesh.graphql.federation import RemoteTwin
 
 
 def json_object(value: Any, field: str) -> domain.JSONObject:
@@ -116,6 +119,18 @@ class Relationship:
             return self.target_twin
         found = await info.context.access.get_twin(self.target_ref)
         return Twin.of(found) if found else None
+
+    @strawberry.field(
+        description="The partner's twin a twin://<org>/<tenant>/<id> reference points to "
+        "(null for a local target), fetched with a signed request; depth > 0 lets the partner "
+        "follow its own remote references in turn."
+    )
+    async def remote_target(
+        self, info: Info, depth: int = 0
+    ) -> Annotated[RemoteTwin, strawberry.lazy("twinmesh.graphql.federation")] | None:
+        from twinmesh.graphql.federation import resolve_remote_target
+
+        return await resolve_remote_target(info, self.target_ref, depth)
 
     @classmethod
     def of(cls, rel: domain.Relationship) -> Relationship:

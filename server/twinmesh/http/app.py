@@ -1,4 +1,4 @@
-"""The ASGI application: ``/graphql``, ``/audit/export``, ``/livez`` and ``/readyz``.
+"""The ASGI application: ``/graphql``, ``/audit/export``, federation, ``/livez``, ``/readyz``.
 
 ``create_app(..., dev=False)`` is the production configuration: no GraphiQL, no introspection,
 no "Did you mean" suggestions. ``dev=True`` (``twinmesh serve --demo``) serves the bundled
@@ -35,7 +35,10 @@ from twinmesh.errors import (
     ValidationFailed,
     mapping_for,
 )
+from twinmesh.federation.inbound import federation_endpoint
+from twinmesh.federation.outbound import Trail
 from twinmesh.graphql.context import RequestContext
+from twinmesh.graphql.federation import FederationState
 from twinmesh.graphql.limits import GraphQLLimits, harden
 from twinmesh.graphql.schema import schema
 from twinmesh.http.graphql_view import GraphQLEndpoint
@@ -82,6 +85,7 @@ def create_app(
                 checkpoints.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await checkpoints
+            await services.federation.client.close()
             await services.auth.close()
             await services.store.close()
 
@@ -147,10 +151,33 @@ def create_app(
             await prepare_tenant(services, tenant)
         return TenantAccess(services, principal, info)
 
+    def make_context(access: TenantAccess, trail: Trail) -> RequestContext:
+        return RequestContext(
+            services=services,
+            tenant=access.tenant,
+            principal=access.principal,
+            access=access,
+            federation=FederationState(trail),
+        )
+
     async def request_context(request: Request) -> RequestContext:
         access = await tenant_access(request)
-        return RequestContext(
-            services=services, tenant=access.tenant, principal=access.principal, access=access
+        info = access.audit.request
+        trail = Trail(
+            request_id=info.request_id,
+            trace_id=info.trace_id,
+            on_behalf_of=access.principal.subject,
+            hops=(),
+            budget=services.federation.hop_budget,
+        )
+        return make_context(access, trail)
+
+    async def published_keys(request: Request) -> Response:
+        """The organisation's current and still-valid public keys, for partners."""
+        document = services.audit.keyring.public_document()
+        return JSONResponse(
+            {"org": services.federation.org_id, **document},
+            headers={"Cache-Control": "public, max-age=300"},
         )
 
     async def audit_export(request: Request) -> Response:
@@ -175,8 +202,9 @@ def create_app(
             },
         )
 
+    hardened = harden(schema, dev=dev, limits=limits or GraphQLLimits())
     graphql = GraphQLEndpoint(
-        harden(schema, dev=dev, limits=limits or GraphQLLimits()),
+        hardened,
         request_context,
         graphiql=graphiql_page(ide_token) if dev else None,
     )
@@ -185,6 +213,12 @@ def create_app(
         Route("/readyz", readyz, methods=["GET"]),
         Route("/graphql", graphql),
         Route("/audit/export", audit_export, methods=["GET"]),
+        Route(
+            "/federation/v1/graphql",
+            federation_endpoint(services, hardened, make_context),
+            methods=["POST"],
+        ),
+        Route("/.well-known/twinmesh/keys", published_keys, methods=["GET"]),
     ]
     if dev:
         # About 4 MB of GraphiQL; compressed it is under 1 MB.

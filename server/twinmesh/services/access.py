@@ -31,6 +31,7 @@ from twinmesh.audit.records import AuditEvent
 from twinmesh.auth import Principal
 from twinmesh.domain import NewRelationship, NewTwin, Relationship, TenantId, Twin
 from twinmesh.errors import Forbidden, NotFound, TwinmeshError
+from twinmesh.federation.partners import Partner, partner_settings
 from twinmesh.ontology import Interface
 from twinmesh.policy import Decision, PolicyEngine, PolicyStore, PolicyVersion, ResourceRef
 from twinmesh.policy.model import Action, DenyAll
@@ -156,8 +157,16 @@ class TenantAccess:
         if not node.expansions:
             return node
         allowed = await self._neighbours()
+        # Relationships to partners' twins stay visible to callers who may traverse at all;
+        # the partner decides about its own twins when they are followed.
+        remote = all([await self._filter(a) is not NOTHING for a in ("readTwin", "traverse")])
         guarded = [
-            dataclasses.replace(e, where=_both(e.where, allowed), node=await self._guard(e.node))
+            dataclasses.replace(
+                e,
+                where=_both(e.where, allowed),
+                remote=remote and e.remote,
+                node=await self._guard(e.node),
+            )
             for e in node.expansions
         ]
         return NodeSelection(tuple(guarded))
@@ -446,6 +455,37 @@ class TenantAccess:
 
         action = "disableTenant" if disabled else "enableTenant"
         return await self._change(action, "Tenant", tenant, update)
+
+    # -- platform administration (partners) --------------------------------------------------
+
+    async def list_partners(self) -> list[Partner]:
+        self.services.tenants.require_admin(self.principal)
+        return list((await self.services.federation.registry.partners()).values())
+
+    async def register_partner(self, document: dict[str, Any]) -> str:
+        registry = self.services.federation.registry
+
+        async def register(event: AuditEvent) -> str:
+            self.services.tenants.require_admin(self.principal)
+            settings = partner_settings(document)
+            Partner.of(settings, "api")  # its keys must parse
+            event.details["tenants"] = sorted(settings.tenants)
+            await self.services.store.save_partner(registry.record(settings), audit=event)
+            registry.forget_cache()
+            return settings.org
+
+        return await self._change("registerPartner", "Partner", str(document.get("org")), register)
+
+    async def remove_partner(self, org: str) -> bool:
+        registry = self.services.federation.registry
+
+        async def remove(event: AuditEvent) -> bool:
+            self.services.tenants.require_admin(self.principal)
+            removed = await self.services.store.delete_partner(org, audit=event)
+            registry.forget_cache()
+            return removed
+
+        return await self._change("removePartner", "Partner", org, remove)
 
     # -- audit log ---------------------------------------------------------------------------
 

@@ -62,12 +62,12 @@ class TenantDirectory:
 
     # -- platform administration -------------------------------------------------------------
 
-    def _require_admin(self, principal: Principal) -> None:
+    def require_admin(self, principal: Principal) -> None:
         if principal.tenant != self._platform_tenant or self._admin_role not in principal.roles:
             raise Forbidden("Only a platform administrator may manage tenants.")
 
     async def list(self, principal: Principal) -> list[TenantInfo]:
-        self._require_admin(principal)
+        self.require_admin(principal)
         records = {r.id: r for r in await self._store.list_tenants()}
         infos = [
             TenantInfo(r.id, r.disabled, "api" if r.id not in self._declared else "settings")
@@ -83,7 +83,7 @@ class TenantDirectory:
     async def create(
         self, principal: Principal, tenant: str, *, audit: AuditEvent | None = None
     ) -> TenantInfo:
-        self._require_admin(principal)
+        self.require_admin(principal)
         tenant_id = validate_tenant_id(tenant)
         if tenant_id in self._declared or await self._store.get_tenant(tenant_id) is not None:
             raise Conflict(f"Tenant {tenant_id!r} already exists.")
@@ -100,7 +100,7 @@ class TenantDirectory:
         *,
         audit: AuditEvent | None = None,
     ) -> TenantInfo:
-        self._require_admin(principal)
+        self.require_admin(principal)
         record = await self._store.get_tenant(TenantId(tenant))
         if record is None and tenant not in self._declared:
             raise NotFound(f"No tenant {tenant!r} exists.")

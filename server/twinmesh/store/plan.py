@@ -122,7 +122,10 @@ class Expansion:
     models: tuple[str, ...] | None = None  # the neighbour twin's model must be one of these
     after: tuple[str, ...] | None = None  # out: (rel id,); in: (source id, rel id)
     total: bool = False
-    where: Predicate | None = None  # the neighbour twin must match (policy push-down)
+    where: Predicate | None = None  # a local neighbour twin must match (policy push-down)
+    # Whether relationships to partners' twins (twin://...) stay in the page: ``where`` cannot
+    # judge them (the partner authorises its own twins when they are followed).
+    remote: bool = True
     node: NodeSelection = field(default_factory=lambda: NodeSelection())
 
 

@@ -13,6 +13,7 @@ reach an error message.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, Protocol, TypeAlias
 
 from twinmesh.audit.checkpoints import Checkpoint
@@ -22,6 +23,7 @@ from twinmesh.domain import (
     NewModel,
     NewRelationship,
     NewTwin,
+    PartnerRecord,
     Relationship,
     StoredModel,
     StoredPolicyVersion,
@@ -250,3 +252,18 @@ class GraphStore(Protocol):
 
     async def latest_policy_version(self, tenant: TenantId) -> int | None:
         """The active (newest) version number, or ``None`` when there is none."""
+
+    # -- federation (platform data) -----------------------------------------------------------
+
+    async def remember_nonce(self, org: str, nonce: str, expires_at: datetime) -> bool:
+        """Record a signed request's nonce until ``expires_at``; ``False`` when ``org`` used it
+        before (a replay). Shared by every replica and kept across restarts."""
+
+    async def save_partner(self, record: PartnerRecord, *, audit: AuditEvent | None = None) -> None:
+        """Create or replace a partner organisation registered over the API."""
+
+    async def delete_partner(self, org: str, *, audit: AuditEvent | None = None) -> bool:
+        """Remove a registered partner; whether it existed."""
+
+    async def list_partners(self) -> list[PartnerRecord]:
+        """Every partner registered over the API, ordered by org."""

@@ -9,7 +9,7 @@ import orjson
 
 from twinmesh.audit.checkpoints import Checkpoint
 from twinmesh.audit.records import GENESIS, AuditEvent, SealedRecord
-from twinmesh.domain import StoredPolicyVersion, TenantId, TenantRecord
+from twinmesh.domain import PartnerRecord, StoredPolicyVersion, TenantId, TenantRecord
 from twinmesh.store.codec import dump_time, load_time
 from twinmesh.store.embedded import sql
 from twinmesh.store.embedded.base import Connection, Row, SqliteBase
@@ -129,6 +129,37 @@ class GovernanceTables(SqliteBase):
         )
         latest: int | None = row[0]
         return latest
+
+    # -- federation -------------------------------------------------------------------------
+
+    async def remember_nonce(self, org: str, nonce: str, expires_at: datetime) -> bool:
+        def remember(conn: Connection) -> bool:
+            key = TenantId(org)
+            self._run(conn, sql.FORGET_EXPIRED_NONCES, key, now=dump_time(datetime.now(UTC)))
+            inserted = self._run(
+                conn, sql.REMEMBER_NONCE, key, nonce=nonce, expires_at=dump_time(expires_at)
+            )
+            return bool(inserted.rowcount == 1)
+
+        return await self._transaction(remember)
+
+    async def save_partner(self, record: PartnerRecord, *, audit: AuditEvent | None = None) -> None:
+        settings = orjson.dumps(record.settings).decode()
+        await self._transaction(
+            lambda conn: self._run(conn, sql.SAVE_PARTNER, TenantId(record.org), settings=settings),
+            audit,
+        )
+
+    async def delete_partner(self, org: str, *, audit: AuditEvent | None = None) -> bool:
+        def delete(conn: Connection) -> bool:
+            return bool(self._run(conn, sql.DELETE_PARTNER, TenantId(org)).rowcount)
+
+        return await self._transaction(delete, audit)
+
+    async def list_partners(self) -> list[PartnerRecord]:
+        # Platform data: not scoped to a tenant (its rows are partner organisations).
+        rows = await self._call(lambda conn: conn.execute(sql.LIST_PARTNERS).fetchall())
+        return [PartnerRecord(row[0], orjson.loads(row[1])) for row in rows]
 
     # -- platform tenant records ----------------------------------------------------------
 

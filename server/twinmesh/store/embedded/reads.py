@@ -161,8 +161,11 @@ class SqlCompiler(StatementBuilder):
         if e.models is not None:
             options = ", ".join(self.param(m) for m in e.models) or "NULL"
             filters.append(f"{n}.model IN ({options})")
-        if e.where is not None:  # a remote target (no local twin) never matches a filter
-            filters.append(f"({n}.id IS NOT NULL AND {self.predicate(n, e.where)})")
+        if e.where is not None:  # judges local neighbours; a remote target has no local twin
+            remote = f"{n}.id IS NULL OR " if e.remote else ""
+            filters.append(f"({remote}({n}.id IS NOT NULL AND {self.predicate(n, e.where)}))")
+        elif not e.remote:
+            filters.append(f"{n}.id IS NOT NULL")
         if page and e.after is not None:
             if e.direction == "out":
                 filters.append(f"{r}.id > {self.param(e.after[0])}")

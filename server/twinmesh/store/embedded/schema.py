@@ -76,6 +76,18 @@ CREATE TABLE IF NOT EXISTS audit_checkpoints (
 
 CREATE INDEX IF NOT EXISTS audit_checkpoints_by_seq ON audit_checkpoints (tenant, to_seq);
 
+CREATE TABLE IF NOT EXISTS federation_nonces (
+    tenant      TEXT NOT NULL,
+    nonce       TEXT NOT NULL,
+    expires_at  TEXT NOT NULL,
+    PRIMARY KEY (tenant, nonce)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS partners (
+    tenant      TEXT PRIMARY KEY,
+    settings    TEXT NOT NULL
+) WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS policy_versions (
     tenant      TEXT NOT NULL,
     version     INTEGER NOT NULL,

@@ -127,3 +127,17 @@ INSERT_POLICY_VERSION = (
     "INSERT INTO policy_versions (tenant, version, text, sha256, source, created_at) "
     "VALUES (:tenant, :version, :text, :sha256, :source, :created_at)"
 )
+
+# Federation (platform data; the partner's org stands in the tenant column): replay nonces
+# and partners registered over the API.
+REMEMBER_NONCE = (
+    "INSERT INTO federation_nonces (tenant, nonce, expires_at) "
+    "VALUES (:tenant, :nonce, :expires_at) ON CONFLICT DO NOTHING"
+)
+FORGET_EXPIRED_NONCES = "DELETE FROM federation_nonces WHERE tenant = :tenant AND expires_at < :now"
+SAVE_PARTNER = (
+    "INSERT INTO partners (tenant, settings) VALUES (:tenant, :settings) "
+    "ON CONFLICT (tenant) DO UPDATE SET settings = excluded.settings"
+)
+DELETE_PARTNER = "DELETE FROM partners WHERE tenant = :tenant"
+LIST_PARTNERS = "SELECT tenant, settings FROM partners ORDER BY tenant"

@@ -20,6 +20,10 @@ SCHEMA = (
     "CREATE INDEX audit_record_time IF NOT EXISTS FOR (a:AuditRecord) ON (a.tenant, a.time)",
     "CREATE INDEX audit_checkpoint_seq IF NOT EXISTS "
     "FOR (c:AuditCheckpoint) ON (c.tenant, c.to_seq)",
+    "CREATE CONSTRAINT nonce_identity IF NOT EXISTS "
+    "FOR (n:FederationNonce) REQUIRE (n.tenant, n.nonce) IS UNIQUE",
+    "CREATE CONSTRAINT partner_identity IF NOT EXISTS "
+    "FOR (p:PartnerRecord) REQUIRE p.tenant IS UNIQUE",
     "CREATE CONSTRAINT policy_head_identity IF NOT EXISTS "
     "FOR (h:PolicyHead) REQUIRE h.tenant IS UNIQUE",
     "CREATE CONSTRAINT policy_version_identity IF NOT EXISTS "
@@ -44,8 +48,11 @@ LOCK_TWIN = (
 # id are always set from their own parameters.
 CREATE_TWIN = f"CREATE (t:Twin) SET t = $node, t.tenant = $tenant, t.id = $id RETURN {TWIN_FIELDS}"
 
+# One SET with tenant and id inside the map: `SET t = $node, t.tenant = ...` drops and re-adds
+# the constrained keys, which deadlocks concurrent patches of one twin.
 REPLACE_TWIN = (
-    "MATCH (t:Twin {tenant: $tenant, id: $id}) SET t = $node, t.tenant = $tenant, t.id = $id "
+    "MATCH (t:Twin {tenant: $tenant, id: $id}) "
+    "WITH t, $node AS node SET t = node {.*, tenant: $tenant, id: $id} "
     f"RETURN {TWIN_FIELDS}"
 )
 
@@ -225,4 +232,20 @@ ADD_POLICY_VERSION = (
 LIST_POLICY_VERSIONS = (
     "MATCH (p:PolicyVersion {tenant: $tenant}) RETURN p { .version, .text, .sha256, .source, "
     ".created_at } AS version ORDER BY p.version"
+)
+
+# Federation (platform data; the partner's org stands in $tenant): replay nonces, partners.
+REMEMBER_NONCE = (
+    "MERGE (n:FederationNonce {tenant: $tenant, nonce: $nonce}) "
+    "ON CREATE SET n.expires_at = $expires_at, n.first = $token "
+    "RETURN n.first = $token AS fresh"
+)
+FORGET_EXPIRED_NONCES = (
+    "MATCH (n:FederationNonce {tenant: $tenant}) WHERE n.expires_at < $now "
+    "WITH n LIMIT 1000 DELETE n"
+)
+SAVE_PARTNER = "MERGE (p:PartnerRecord {tenant: $tenant}) SET p.settings = $settings"
+DELETE_PARTNER = "MATCH (p:PartnerRecord {tenant: $tenant}) DELETE p RETURN count(*) AS deleted"
+LIST_PARTNERS = (
+    "MATCH (p:PartnerRecord) RETURN p.tenant AS org, p.settings AS settings ORDER BY org"
 )

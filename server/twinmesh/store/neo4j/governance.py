@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -10,8 +11,8 @@ from neo4j import AsyncManagedTransaction
 
 from twinmesh.audit.checkpoints import Checkpoint
 from twinmesh.audit.records import GENESIS, AuditEvent, SealedRecord
-from twinmesh.domain import StoredPolicyVersion, TenantId, TenantRecord
-from twinmesh.store.codec import dump_time, load_time
+from twinmesh.domain import PartnerRecord, StoredPolicyVersion, TenantId, TenantRecord
+from twinmesh.store.codec import dump_time, load_time, now_utc
 from twinmesh.store.neo4j import cypher
 from twinmesh.store.neo4j.base import Neo4jBase, Record
 
@@ -154,6 +155,50 @@ class GovernanceNodes(Neo4jBase):
             rows = await self._run(tx, cypher.LATEST_POLICY_VERSION, tenant)
             latest: int | None = rows[0]["version"]
             return latest
+
+        return await self._read(work)
+
+    # -- federation -------------------------------------------------------------------------
+
+    async def remember_nonce(self, org: str, nonce: str, expires_at: datetime) -> bool:
+        token = secrets.token_hex(8)
+
+        async def work(tx: AsyncManagedTransaction) -> bool:
+            key = TenantId(org)
+            await self._run(tx, cypher.FORGET_EXPIRED_NONCES, key, now=dump_time(now_utc()))
+            rows = await self._run(
+                tx,
+                cypher.REMEMBER_NONCE,
+                key,
+                nonce=nonce,
+                expires_at=dump_time(expires_at),
+                token=token,
+            )
+            return bool(rows[0]["fresh"])
+
+        return await self._write(work)
+
+    async def save_partner(self, record: PartnerRecord, *, audit: AuditEvent | None = None) -> None:
+        async def work(tx: AsyncManagedTransaction) -> None:
+            settings = orjson.dumps(record.settings).decode()
+            await self._run(tx, cypher.SAVE_PARTNER, TenantId(record.org), settings=settings)
+
+        await self._write(work, audit)
+
+    async def delete_partner(self, org: str, *, audit: AuditEvent | None = None) -> bool:
+        async def work(tx: AsyncManagedTransaction) -> bool:
+            rows = await self._run(tx, cypher.DELETE_PARTNER, TenantId(org))
+            return bool(rows[0]["deleted"])
+
+        return await self._write(work, audit)
+
+    async def list_partners(self) -> list[PartnerRecord]:
+        async def work(tx: AsyncManagedTransaction) -> list[PartnerRecord]:
+            # Platform data: not scoped to a tenant (its nodes are partner organisations).
+            if self._observer is not None:
+                self._observer(cypher.LIST_PARTNERS, {})
+            result = await tx.run(cypher.LIST_PARTNERS)
+            return [PartnerRecord(r["org"], orjson.loads(r["settings"])) async for r in result]
 
         return await self._read(work)
 

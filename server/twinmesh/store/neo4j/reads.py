@@ -118,8 +118,11 @@ class CypherCompiler(StatementBuilder):
             filters.append(f"{r}.name = {self.param(e.name)}")
         if e.models is not None:
             filters.append(f"{n}:Twin AND {n}.model IN {self.param(list(e.models))}")
-        if e.where is not None:  # a remote target (no local twin) never matches a filter
-            filters.append(f"{n}:Twin AND {self.predicate(n, e.where)}")
+        if e.where is not None:  # judges local neighbours; a remote target is a :RemoteTwin
+            remote = f"{n}:RemoteTwin OR " if e.remote else ""
+            filters.append(f"({remote}({n}:Twin AND {self.predicate(n, e.where)}))")
+        elif not e.remote:
+            filters.append(f"{n}:Twin")
         if page and e.after is not None:
             if e.direction == "out":
                 filters.append(f"{r}.id > {self.param(e.after[0])}")
