@@ -130,6 +130,8 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("disableTenant", "mutation($id: String!) { disableTenant(id: $id) { id } }", {"id": "b"}),
     ("enableTenant", "mutation($id: String!) { enableTenant(id: $id) { id } }", {"id": "b"}),
     ("partnerTwins", "{ partnerTwins { org tenant status twins } }", {}),
+    # Subscriptions run over WebSocket only; over HTTP both tenants get the same refusal.
+    ("twinChanges", 'subscription { twinChanges(ids: ["b-only"]) { twinId } }', {}),
     ("partners", "{ partners { org tenants } }", {}),
     (
         "registerPartner",

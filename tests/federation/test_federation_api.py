@@ -94,3 +94,39 @@ async def test_fan_out_asks_every_partner_in_parallel() -> None:
             }
         ]
         assert answers["c.test"]["totalCount"] == 1
+
+
+REGISTER = "mutation($i: PartnerInput!) { registerPartner(input: $i) }"
+
+
+async def test_a_revoked_grant_denies_the_next_request() -> None:
+    """SECURITY.md item 43: the grant is withdrawn over the platform API; the partner's next
+    request is refused (on this replica at once; other replicas re-read partners every 5 s)."""
+    async with federation() as (orgs, _):
+        a, b = orgs["a.test"], orgs["b.test"]
+        await building(b, "b-hq", name="B")
+        await building(a, "a-hq", name="A", links=(f"twin://b.test/{TENANT}/b-hq",))
+        assert remote_targets(await a.gql(TRAVERSE, id="a-hq", depth=0))[0]["status"] == "ok"
+
+        assert b.services.dev_issuer is not None
+        platform = b.services.dev_issuer.issue_token("platform", "root", roles=("platform-admin",))
+        keys = public_keys_of(a)
+        response = await b.client.post(
+            "/graphql",
+            json={
+                "query": REGISTER,
+                "variables": {
+                    "i": {"org": "a.test", "baseUrl": "http://a.test", "tenants": [], "keys": keys}
+                },
+            },
+            headers={"authorization": f"Bearer {platform}"},
+        )
+        assert "errors" not in response.json(), response.json()
+        [after] = remote_targets(await a.gql(TRAVERSE, id="a-hq", depth=0))
+        assert after["status"] == "denied"
+        assert after["twin"] is None
+
+
+def public_keys_of(org: Any) -> list[dict[str, Any]]:
+    keys: list[dict[str, Any]] = org.services.audit.keyring.public_document()["keys"]
+    return keys

@@ -18,6 +18,7 @@ from twinmesh.graphql.federation import (
 from twinmesh.graphql.mutations import Mutation
 from twinmesh.graphql.policies import PolicyMutations, PolicyQueries
 from twinmesh.graphql.queries import Query
+from twinmesh.graphql.subscriptions import Subscription
 from twinmesh.graphql.tenants import TenantMutations, TenantQueries
 
 log = logging.getLogger("twinmesh.graphql")
@@ -50,5 +51,6 @@ class RootMutation(Mutation, PolicyMutations, TenantMutations, PartnerMutations)
 schema = TwinSchema(
     query=RootQuery,
     mutation=RootMutation,
+    subscription=Subscription,
     extensions=[ErrorCodes, DeniedProperties, FederationStatus],
 )

@@ -18,9 +18,10 @@ from datetime import datetime
 
 from starlette.applications import Starlette
 from starlette.middleware.gzip import GZipMiddleware
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from twinmesh.audit.formats import MEDIA_TYPES, ExportFormat
 from twinmesh.audit.records import Actor, AuditEvent
@@ -43,6 +44,7 @@ from twinmesh.graphql.limits import GraphQLLimits, harden
 from twinmesh.graphql.schema import schema
 from twinmesh.http.graphql_view import GraphQLEndpoint
 from twinmesh.http.ide import STATIC_PATH, graphiql_assets, graphiql_page
+from twinmesh.http.subscriptions import SubscriptionsView
 from twinmesh.services.access import TenantAccess
 from twinmesh.services.audit import RequestInfo
 
@@ -119,11 +121,11 @@ def create_app(
         )
         await services.store.append_audit(TenantId(tenant), [event])
 
-    async def authenticate(request: Request, info: RequestInfo) -> Principal:
+    async def authenticate(authorization: str | None, info: RequestInfo) -> Principal:
         """The verified caller. A refused token whose signature held is audited in the tenant
         it names (a forged one is attributable to no one), as is a disabled tenant's."""
         try:
-            return await services.auth.authenticate(request.headers.get("authorization"))
+            return await services.auth.authenticate(authorization)
         except InvalidToken as error:
             if error.tenant is not None and await services.auth.serves(error.tenant):
                 await refused(error.tenant, error.subject or "", error, info)
@@ -132,12 +134,12 @@ def create_app(
             await refused(error.principal.tenant, error.principal.subject, error, info)
             raise
 
-    async def tenant_access(request: Request) -> TenantAccess:
+    async def tenant_access(authorization: str | None, connection: HTTPConnection) -> TenantAccess:
         # The tenant comes from the verified token only, never from the request's contents.
         info = RequestInfo.from_headers(
-            request.headers, request.client.host if request.client else None
+            connection.headers, connection.client.host if connection.client else None
         )
-        principal = await authenticate(request, info)
+        principal = await authenticate(authorization, info)
         tenant = TenantId(principal.tenant)
         versions = services.policy_versions
         if time.monotonic() - reloaded[0] >= POLICY_RELOAD_INTERVAL_S:
@@ -161,7 +163,9 @@ def create_app(
         )
 
     async def request_context(request: Request) -> RequestContext:
-        access = await tenant_access(request)
+        return context_of(await tenant_access(request.headers.get("authorization"), request))
+
+    def context_of(access: TenantAccess) -> RequestContext:
         info = access.audit.request
         trail = Trail(
             request_id=info.request_id,
@@ -171,6 +175,10 @@ def create_app(
             budget=services.federation.hop_budget,
         )
         return make_context(access, trail)
+
+    async def socket_context(authorization: str | None, websocket: WebSocket) -> RequestContext:
+        access = await tenant_access(authorization, websocket)
+        return context_of(access)
 
     async def published_keys(request: Request) -> Response:
         """The organisation's current and still-valid public keys, for partners."""
@@ -184,7 +192,7 @@ def create_app(
         """``GET /audit/export?since=&until=&format=ndjson|csv|ocsf``: the caller's tenant's
         audit log (auditors), streamed with the checkpoints and keys that verify it."""
         try:
-            access = await tenant_access(request)
+            access = await tenant_access(request.headers.get("authorization"), request)
             fmt = request.query_params.get("format", "ndjson")
             if fmt not in MEDIA_TYPES:
                 raise ValidationFailed("format must be ndjson, csv or ocsf.")
@@ -219,6 +227,7 @@ def create_app(
             methods=["POST"],
         ),
         Route("/.well-known/twinmesh/keys", published_keys, methods=["GET"]),
+        WebSocketRoute("/graphql", SubscriptionsView(hardened, socket_context)),
     ]
     if dev:
         # About 4 MB of GraphiQL; compressed it is under 1 MB.

@@ -99,6 +99,10 @@ class TenantAccess:
 
     # -- decisions ---------------------------------------------------------------------------
 
+    def forget_decisions(self) -> None:
+        """Drop the per-request policy filters (a long-lived subscription re-decides)."""
+        self._filters.clear()
+
     async def _family(self) -> Callable[[str], tuple[str, ...]]:
         interfaces = await self.services.models.interfaces(self.tenant)
 
