@@ -8,6 +8,14 @@ principal ``Partner::"<org>"`` under that tenant's policies, with the partner's 
 trace. Every answer to a signed request is signed and bound to it, refusals included, so the
 partner can tell our refusal from a forgery. Every refusal and every answered request is
 audited in the target tenant's log (when the tenant is one we serve).
+
+Refusals: 401 for a signature that does not verify (reason as in
+:class:`~twinmesh.federation.signatures.SignatureRejected`) or a replay; 431 for signature
+headers over the size limit (SECURITY.md item 16: the request's header fields are too large,
+not its credentials wrong); 403 for an ungranted tenant, a loop, or an operation other than a
+query (``read_only``); 400 for a body that is not one GraphQL query; 413 for a body over
+:data:`MAX_BODY_BYTES`. A partner's hop budget is capped at ours, so a partner cannot make us
+carry a traversal further than we would carry our own.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +33,8 @@ from opentelemetry.propagate import extract
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry import Schema
+from strawberry.exceptions import MissingQueryError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
 from twinmesh.audit.records import Actor, AuditEvent
@@ -63,6 +74,30 @@ class Refusal(Exception):
         self.status, self.code, self.message, self.reason = status, code, message, reason
 
 
+UNVERIFIED = "unknown"  # the principal of a request whose signature did not verify
+UNVERIFIED_RECORDS = 20
+
+
+class _RefusalBudget:
+    """At most ``limit`` records per tenant per ``window_s``; counts what it turns away."""
+
+    def __init__(self, limit: int, window_s: float) -> None:
+        self.limit, self.window_s = limit, window_s
+        self._windows: dict[str, tuple[float, int, int]] = {}  # start, admitted, suppressed
+
+    def admit(self, tenant: str) -> int | None:
+        """``None`` to skip the record, else how many were skipped since the last one."""
+        now = time.monotonic()
+        start, admitted, suppressed = self._windows.get(tenant, (now, 0, 0))
+        if now - start >= self.window_s:
+            start, admitted = now, 0
+        if admitted >= self.limit:
+            self._windows[tenant] = (start, admitted, suppressed + 1)
+            return None
+        self._windows[tenant] = (start, admitted + 1, 0)
+        return suppressed
+
+
 def _unauthenticated(message: str, reason: str) -> Refusal:
     return Refusal(401, "UNAUTHENTICATED", message, reason)
 
@@ -78,6 +113,7 @@ def federation_endpoint(
     services: Services, schema: Schema, make_context: ContextFactory
 ) -> Callable[[Request], Awaitable[Response]]:
     federation = services.federation
+    unverified = _RefusalBudget(UNVERIFIED_RECORDS, 60.0)
 
     async def audit(
         tenant: str | None,
@@ -89,6 +125,15 @@ def federation_endpoint(
     ) -> None:
         if tenant is None or not await services.auth.serves(tenant):
             return  # not a tenant of ours: nothing to attribute the request to
+        if org == UNVERIFIED:
+            # Anyone can name a tenant in an unsigned header: refusals before verification
+            # are recorded at most UNVERIFIED_RECORDS times a minute per tenant, the rest
+            # counted into the next record, so forgers cannot flood a tenant's log.
+            suppressed = unverified.admit(tenant)
+            if suppressed is None:
+                return
+            if suppressed:
+                details["suppressedSince"] = suppressed
         event = AuditEvent(
             tenant=tenant,
             actor=Actor("partner", org),
@@ -119,6 +164,10 @@ def federation_endpoint(
                 resolve_key=federation.registry.resolve,
             )
         except SignatureRejected as rejected:
+            if rejected.reason == "too_large":
+                raise Refusal(
+                    431, "LIMIT_EXCEEDED", "The signature headers are too large.", "too_large"
+                ) from None
             raise _unauthenticated("The request signature is not valid.", rejected.reason) from None
         if not await services.store.remember_nonce(result.org, result.nonce, result.expires):
             raise Refusal(401, "UNAUTHENTICATED", "This request was already received.", "replay")
@@ -137,7 +186,7 @@ def federation_endpoint(
             url += "?" + request.scope["query_string"].decode("latin-1")
         with tracer.start_as_current_span("federation.request", context=extract(request.headers)):
             body = await _read(request)
-            org = "unknown"
+            org = UNVERIFIED
             signature: str | None = None
             try:
                 if body is None:
@@ -215,14 +264,21 @@ def federation_endpoint(
             trace_id=info.trace_id,
             on_behalf_of=checked.org,
             hops=hops,
-            budget=max(0, budget),
+            budget=max(0, min(budget, federation.hop_budget)),
         )
-        result = await schema.execute(
-            query,
-            variable_values=variables,
-            context_value=make_context(access, trail),
-            allowed_operation_types={OperationType.QUERY},
-        )
+        try:
+            result = await schema.execute(
+                query,
+                variable_values=variables,
+                context_value=make_context(access, trail),
+                allowed_operation_types={OperationType.QUERY},
+            )
+        except InvalidOperationTypeError:
+            raise _forbidden("Partner requests are read-only: send a query.", "read_only") from None
+        except (CannotGetOperationTypeError, MissingQueryError):
+            raise Refusal(
+                400, "BAD_REQUEST", "Send exactly one GraphQL query operation.", "bad_body"
+            ) from None
         await audit(
             tenant,
             checked.org,

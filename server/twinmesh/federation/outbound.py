@@ -14,10 +14,21 @@ A call never raises for a partner's behaviour: it ends in one status, reported p
 A circuit breaker per partner opens after :data:`BREAKER_FAILURES` consecutive timeouts or
 unreachable answers and stays open for :data:`BREAKER_OPEN_S`; while open, calls fail fast as
 ``unreachable`` so that a dead partner costs local queries nothing.
+
+The partner's ``timeout_s`` bounds the whole exchange (``asyncio.timeout``): httpx's timeouts
+bound each connect, write and read, so a partner that drips its answer a byte at a time would
+never hit them (SECURITY.md item 58). The answer is read as a stream and abandoned past
+:data:`MAX_RESPONSE_BYTES` rather than buffered whole first.
+
+The ``federation.query`` span is a child of the current span when that span is in the
+request's trace (on a partner, the inbound ``federation.request`` span), so a traversal
+A → B → C is one tree; otherwise (no span, or tracing off) its parent is a remote stand-in
+in the request's trace, whose id the audit records carry.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
@@ -30,7 +41,7 @@ import orjson
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.propagate import inject
-from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, format_trace_id
 
 from twinmesh.federation.partners import Partner, PartnerRegistry
 from twinmesh.federation.signatures import (
@@ -186,24 +197,23 @@ class FederationClient:
             key=self._keyring().signing_key(),
         )
         try:
-            response = await self._client().post(
-                url, content=body, headers=signed, timeout=partner.timeout_s
-            )
-        except httpx.TimeoutException:
+            async with asyncio.timeout(partner.timeout_s):
+                response, content = await self._post(url, body, signed, partner.timeout_s)
+        except (TimeoutError, httpx.TimeoutException):
             return PartnerCall(partner.org, tenant, "timeout", 0.0)
         except httpx.HTTPError as exc:
             log.info("partner %s unreachable: %s", partner.org, exc)
             return PartnerCall(partner.org, tenant, "unreachable", 0.0)
         if response.status_code >= 500:
             return PartnerCall(partner.org, tenant, "unreachable", 0.0, reason="server error")
-        if len(response.content) > MAX_RESPONSE_BYTES:
+        if content is None:
             return PartnerCall(partner.org, tenant, "unreachable", 0.0, reason="answer too large")
         try:
             await self.registry.ensure_key(_key_id_of(response.headers, partner.org))
             verify_response(
                 status=response.status_code,
                 headers=list(response.headers.multi_items()),
-                body=response.content,
+                body=content,
                 request_method="POST",
                 request_url=url,
                 request_signature=signed["Signature"],
@@ -216,9 +226,11 @@ class FederationClient:
                 partner.org, tenant, "invalid_signature", 0.0, reason=rejected.reason
             )
         if response.status_code in (401, 403):
-            return PartnerCall(partner.org, tenant, "denied", 0.0, reason=_message(response))
+            return PartnerCall(
+                partner.org, tenant, "denied", 0.0, reason=_message(content, response.status_code)
+            )
         try:
-            answer = orjson.loads(response.content)
+            answer = orjson.loads(content)
         except orjson.JSONDecodeError:
             return PartnerCall(partner.org, tenant, "unreachable", 0.0, reason="not JSON")
         if not isinstance(answer, dict):
@@ -236,10 +248,30 @@ class FederationClient:
             extensions=extensions if isinstance(extensions, dict) else None,
         )
 
+    async def _post(
+        self, url: str, body: bytes, headers: dict[str, str], timeout_s: float
+    ) -> tuple[httpx.Response, bytes | None]:
+        """The answer and its body, or ``None`` for a body over :data:`MAX_RESPONSE_BYTES`."""
+        async with self._client().stream(
+            "POST", url, content=body, headers=headers, timeout=timeout_s
+        ) as response:
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():  # decoded: a zip bomb is capped too
+                size += len(chunk)
+                if size > MAX_RESPONSE_BYTES:
+                    return response, None
+                chunks.append(chunk)
+            return response, b"".join(chunks)
 
-def _trace_parent(trace_id: str) -> Context:
-    """A context whose (remote) parent is in the request's trace, so spans made here and on
-    the partner join the trace its audit records name."""
+
+def _trace_parent(trace_id: str) -> Context | None:
+    """The span context federation.query starts in: the current one (``None``) if it is in the
+    request's trace, else a remote stand-in parent in that trace, so that spans made here and
+    on the partner join the trace the audit records name."""
+    current = trace.get_current_span().get_span_context()
+    if current.is_valid and format_trace_id(current.trace_id) == trace_id:
+        return None
     parent = SpanContext(
         trace_id=int(trace_id, 16),
         span_id=int(secrets.token_hex(8), 16),
@@ -260,9 +292,10 @@ def _key_id_of(headers: httpx.Headers, org: str) -> str:
     return key_id if key_id.startswith(f"{org}:") else f"{org}:"
 
 
-def _message(response: httpx.Response) -> str:
+def _message(content: bytes, status: int) -> str:
+    """The error code of a (verified) refusal, e.g. ``FORBIDDEN``, else its status."""
     try:
-        error = response.json().get("error", {})
-        return str(error.get("code", response.status_code))
-    except ValueError:
-        return str(response.status_code)
+        error = orjson.loads(content).get("error", {})
+        return str(error.get("code", status))
+    except (orjson.JSONDecodeError, AttributeError):
+        return str(status)

@@ -10,7 +10,12 @@ partner's keys are pinned in its record, or fetched from its ``/.well-known/twin
   ``refresh_interval_s`` (single-flight; SECURITY.md item 9): a flood of random key ids costs
   no outbound request each;
 * a fetch waits at most ``fetch_timeout_s`` (item 14); while the partner's endpoint is down the
-  keys already fetched keep working, each until its own ``notAfter``.
+  keys already fetched keep working, each until its own ``notAfter``;
+* the keys a partner is known by are exactly its pinned keys, or those of its last successful
+  fetch: a key withdrawn from the pinned set or no longer published (a revocation: rotation
+  keeps old keys published until they end) stops resolving once the registry re-reads its
+  partners or fetches again, and a removed partner's keys go with it. Key lookups re-read the
+  partners first (every ``RECORD_TTL_S``), so a cached key is not trusted past a change.
 """
 
 from __future__ import annotations
@@ -113,7 +118,8 @@ class PartnerRegistry:
         self.fetch_timeout_s = fetch_timeout_s
         self._partners: dict[str, Partner] = dict(self._declared)
         self._loaded_at = -1e9
-        self._keys: dict[str, PartnerKey] = {}
+        self._keys: dict[str, PartnerKey] = {}  # what resolve() answers: see _index_keys
+        self._fetched: dict[str, tuple[PartnerKey, ...]] = {}  # per org, the last good fetch
         self._fetched_at: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self.fetches = 0  # key-endpoint requests made (tests count them)
@@ -129,10 +135,18 @@ class PartnerRegistry:
                 except ValidationFailed:
                     log.warning("ignoring the unusable stored record of partner %s", record.org)
             self._partners, self._loaded_at = merged, self._clock()
-            for partner in merged.values():
-                for key in partner.pinned or ():
-                    self._keys[key.key_id] = key
+            self._index_keys()
         return self._partners
+
+    def _index_keys(self) -> None:
+        """Index the keys of current partners only: pinned, else last fetched."""
+        self._keys = {
+            key.key_id: key
+            for partner in self._partners.values()
+            for key in (
+                partner.pinned if partner.pinned is not None else self._fetched.get(partner.org, ())
+            )
+        }
 
     async def get(self, org: str) -> Partner | None:
         return (await self.partners()).get(org)
@@ -149,10 +163,10 @@ class PartnerRegistry:
 
     async def ensure_key(self, key_id: str) -> None:
         """Make ``key_id`` resolvable if its partner publishes it, within the fetch budget."""
+        partners = await self.partners()  # current partners and pinned keys first
         if key_id in self._keys:
             return
-        org = key_id.split(":", 1)[0]
-        partner = await self.get(org)
+        partner = partners.get(key_id.split(":", 1)[0])
         if partner is None or partner.pinned is not None:
             return
         await self.refresh(partner)
@@ -171,8 +185,8 @@ class PartnerRegistry:
             except (TimeoutError, httpx.HTTPError, ValueError, ValidationFailed) as exc:
                 log.warning("cannot fetch the keys of partner %s: %s", partner.org, exc)
                 return
-            for key in keys:
-                self._keys[key.key_id] = key
+            self._fetched[partner.org] = tuple(keys)
+            self._index_keys()
 
     async def _fetch(self, partner: Partner) -> list[PartnerKey]:
         client = self._http or httpx.AsyncClient()

@@ -19,16 +19,14 @@ because the library leaves it to its callers or does it differently:
 * **The clock.** The library checks times against the wall clock with a 5 s skew and optional
   ``expires``; :func:`_check_times` applies our rules (``expires`` mandatory, lifetime ≤
   :data:`MAX_AGE`, skew :data:`MAX_SKEW`) against the caller's ``now``, also where the
-  library asks (:class:`_Verifier` overrides its hook).
+  library asks (:class:`~.messages.OneKeyVerifier` takes over its hook).
 * **Our authority.** The library derives ``@authority`` from the URL it is given, which the
   caller builds from our configured origin, so a request signed for another host fails. To
   report that as ``bad_authority`` rather than ``bad_signature``, a failed signature is tried
   once more against the ``Host`` header's authority: ``Host`` only names the failure, it never
   makes a request acceptable. A verified ``@authority`` is compared with ours as well.
-* **URL normalisation.** The library lower-cases the host and strips a default port in
-  ``@authority`` but keeps the URL's spelling in ``@target-uri``; both sides normalise the URL
-  (:func:`_normalise_url`) so ``https://Twins.A.test:443/x`` and ``https://twins.a.test/x``
-  sign alike. Path and query are kept byte for byte: the query is covered (item 17).
+* **URL normalisation** (:mod:`.messages`, with the library's adapters): ``@target-uri``
+  does not depend on how a host or port is spelled; path and query are kept byte for byte.
 * **Key binding.** Keys come only from the caller's :data:`KeyResolver` (our partner
   registry), are checked against their validity window at ``created`` and now, and for
   answers against the organisation we asked.
@@ -38,12 +36,11 @@ Replay detection is the caller's: :func:`verify_request` returns the nonce.
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, Literal, NamedTuple, cast
+from typing import Any, Final, Literal
 
 import http_sf
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -51,14 +48,23 @@ from http_message_signatures import (
     ContentDigest,
     HTTPMessageSignaturesException,
     HTTPMessageSigner,
-    HTTPMessageVerifier,
-    HTTPSignatureKeyResolver,
     InvalidSignature,
     MappingKeyResolver,
     VerifyResult,
     algorithms,
 )
 
+from twinmesh.federation.messages import (
+    FieldLines,
+    OneKeyVerifier,
+    RequestMessage,
+    ResponseMessage,
+    binding_request,
+    combined,
+    component_identity,
+    normalise_url,
+    required_identity,
+)
 from twinmesh.identity import OrgKey
 
 TAG: Final = "twinmesh-fed-v1"
@@ -126,11 +132,6 @@ _PARAMETER_TYPES: Final = {
     "tag": str,
 }
 _MAX_AGE_S: Final = int(MAX_AGE.total_seconds())
-_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
-_URL_RE: Final = re.compile(
-    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*)://(?P<authority>[^/?#]*)(?P<rest>.*)", re.DOTALL
-)
-_AUTHORITY_RE: Final = re.compile(r"(?P<host>\[[^\]]*\]|[^:\[\]@]+)(?::(?P<port>[0-9]*))?")
 _REQUEST_FIELDS: Final = tuple(  # the headers callers set; Content-Digest is added here
     name for name in REQUEST_COMPONENTS if not name.startswith("@") and name != "content-digest"
 )
@@ -232,7 +233,7 @@ def sign_request(
         raise ValueError(f"a federation request needs the headers {', '.join(missing)}")
     if not timedelta(0) < expires_in <= MAX_AGE:
         raise ValueError(f"expires_in must be positive and at most {_MAX_AGE_S} s")
-    message = _Request(method=method, url=str(_normalise_url(url)), headers=dict(headers))
+    message = RequestMessage(method=method, url=str(normalise_url(url)), headers=dict(headers))
     nonce = secrets.token_urlsafe(24)  # 192 bits
     return _sign(message, REQUEST_COMPONENTS, body, org, key, now, expires_in, nonce)
 
@@ -258,13 +259,13 @@ def sign_response(
     if "content-type" not in present:
         raise ValueError("a federation answer needs a content-type header")
     label = _request_label(request_signature)
-    request = _request_for_binding(request_method, request_url, request_signature)
-    message = _Response(status_code=status, headers=dict(headers), request=request)
+    request = binding_request(request_method, request_url, request_signature)
+    message = ResponseMessage(status_code=status, headers=dict(headers), request=request)
     return _sign(message, _response_components(label), body, org, key, now, MAX_AGE, None)
 
 
 def _sign(
-    message: _Request | _Response,
+    message: RequestMessage | ResponseMessage,
     components: Sequence[str],
     body: bytes,
     org: str,
@@ -327,10 +328,10 @@ def verify_request(
     ``url`` must be built from our configured public origin plus the raw path and query,
     never from the ``Host`` header. ``resolve_key`` is called once, with the keyid only.
     """
-    moment, target, lines = _now_or(now), _normalise_url(url), _FieldLines(headers)
+    moment, target, lines = _now_or(now), normalise_url(url), FieldLines(headers)
     checked = _check_profile(lines, REQUEST_COMPONENTS, moment, nonce_required=True)
     key = _resolve(resolve_key, checked, moment)
-    message = _Request(method=method, url=str(target), headers=lines)
+    message = RequestMessage(method=method, url=str(target), headers=lines)
     result = _verify(message, checked.label, key, moment, REQUEST_COMPONENTS, body)
     # The library derived @authority from ``url``; compared again so that ours is what counts.
     if result.covered_components.get('"@authority"') != target.authority:
@@ -358,14 +359,14 @@ def verify_response(
     The answer must be signed by a key of ``expected_org`` and bound to ``request_signature``
     (the ``Signature`` header we sent).
     """
-    moment, lines = _now_or(now), _FieldLines(headers)
+    moment, lines = _now_or(now), FieldLines(headers)
     components = _response_components(_request_label(request_signature))
-    request = _request_for_binding(request_method, request_url, request_signature)
+    request = binding_request(request_method, request_url, request_signature)
     checked = _check_profile(lines, components, moment, nonce_required=False)
     key = _resolve(resolve_key, checked, moment)
     if key.org != expected_org:
         raise SignatureRejected("unknown_key", f"the answer is not signed by {expected_org}")
-    message = _Response(status_code=status, headers=lines, request=request)
+    message = ResponseMessage(status_code=status, headers=lines, request=request)
     _verify(message, checked.label, key, moment, components, body)
 
 
@@ -382,12 +383,12 @@ class _Checked:
 
 
 def _check_profile(
-    lines: _FieldLines, components: Sequence[str], now: datetime, *, nonce_required: bool
+    lines: FieldLines, components: Sequence[str], now: datetime, *, nonce_required: bool
 ) -> _Checked:
     """Sizes, then structure, tag, parameters, nonce, times, coverage and digest header."""
-    raw_inputs, raw_signatures = _combined(lines, "signature-input"), _combined(lines, "signature")
+    raw_inputs, raw_signatures = combined(lines, "signature-input"), combined(lines, "signature")
     # Characters, which are bytes for latin-1-decoded fields; anything non-ASCII is malformed.
-    for raw in (raw_inputs, raw_signatures, _combined(lines, "content-digest")):
+    for raw in (raw_inputs, raw_signatures, combined(lines, "content-digest")):
         if raw is not None and len(raw) > MAX_SIGNATURE_HEADER_BYTES:
             raise SignatureRejected("too_large", "a signature header is too large")
     if not raw_inputs or not raw_signatures:
@@ -418,11 +419,11 @@ def _check_profile(
     if nonce_required and (nonce is None or len(nonce) < MIN_NONCE_LENGTH):
         raise SignatureRejected("missing_nonce", f"a nonce of {MIN_NONCE_LENGTH}+ chars is needed")
     created, expires = _check_times(params, now)
-    identities = {_identity(name, component_params) for name, component_params in covered}
+    identities = {component_identity(name, params) for name, params in covered}
     for component in components:
-        if _required_identity(component) not in identities:
+        if required_identity(component) not in identities:
             raise SignatureRejected("missing_components", f"{component} is not covered")
-    if _combined(lines, "content-digest") is None:
+    if combined(lines, "content-digest") is None:
         raise SignatureRejected("digest_mismatch", "the message has no Content-Digest")
     member = http_sf.ser({label: (value, signature_params)})
     return _Checked(label, params.get("keyid", ""), nonce, created, expires, member)
@@ -484,7 +485,7 @@ def _resolve(resolve_key: KeyResolver, checked: _Checked, now: datetime) -> Part
 
 
 def _verify(
-    message: _Request | _Response,
+    message: RequestMessage | ResponseMessage,
     label: str,
     key: PartnerKey,
     now: datetime,
@@ -492,17 +493,17 @@ def _verify(
     body: bytes,
 ) -> VerifyResult:
     """The library's verification of the selected signature and then of the body digest."""
-    verifier = _Verifier(key, now)
+    verifier = _verifier(key, now)
     try:
         (result,) = verifier.verify(
             message,
-            max_age=MAX_AGE,  # applied by _Verifier's hook, with the caller's clock
+            max_age=MAX_AGE,  # applied by the verifier's hook, with the caller's clock
             expect_tag=TAG,
             expect_label=label,
             require_components=components,
         )
     except InvalidSignature as exc:
-        if isinstance(message, _Request) and _signed_for_host(message, label, key, now):
+        if isinstance(message, RequestMessage) and _signed_for_host(message, label, key, now):
             raise SignatureRejected(
                 "bad_authority", "the request was signed for another authority"
             ) from exc
@@ -514,99 +515,33 @@ def _verify(
     return result
 
 
-def _signed_for_host(message: _Request, label: str, key: PartnerKey, now: datetime) -> bool:
+def _signed_for_host(message: RequestMessage, label: str, key: PartnerKey, now: datetime) -> bool:
     """Whether the request verifies for the authority in its ``Host`` header instead of ours.
 
     Only names a rejection: a request is never accepted for its ``Host``.
     """
     hosts = [value for name, value in message.headers.items() if name.lower() == "host"]
-    ours = _normalise_url(message.url)
+    ours = normalise_url(message.url)
     try:
-        other = _normalise_url(f"{ours.scheme}://{hosts[0].strip()}{ours.rest}")
+        other = normalise_url(f"{ours.scheme}://{hosts[0].strip()}{ours.rest}")
     except (IndexError, ValueError):
         return False
     if len(hosts) != 1 or other.authority == ours.authority:
         return False
-    retry = _Request(method=message.method, url=str(other), headers=message.headers)
+    retry = RequestMessage(method=message.method, url=str(other), headers=message.headers)
     try:
-        _Verifier(key, now).verify(retry, expect_tag=TAG, expect_label=label)
+        _verifier(key, now).verify(retry, expect_tag=TAG, expect_label=label)
     except InvalidSignature:
         return False
     return True
 
 
-class _Verifier(HTTPMessageVerifier):
-    """The library's verifier with one key and our clock rules at the caller's ``now``."""
-
-    def __init__(self, key: PartnerKey, now: datetime) -> None:
-        super().__init__(signature_algorithm=_ALGORITHM, key_resolver=_OneKey(key))
-        self._now = now
-
-    def validate_created_and_expires(self, sig_input: Any, max_age: Any = None) -> None:
-        # The library reads the wall clock; the profile's rules are checked against ``now``.
-        _check_times(dict(sig_input.params), self._now)
+def _verifier(key: PartnerKey, now: datetime) -> OneKeyVerifier:
+    """The library's verifier with ``key`` only and our clock rules at ``now``."""
+    return OneKeyVerifier(_ALGORITHM, key.key_id, key.public, lambda p: _check_times(p, now))
 
 
-class _OneKey(HTTPSignatureKeyResolver):
-    """Resolves exactly the key the registry returned, so the registry is asked once."""
-
-    def __init__(self, key: PartnerKey) -> None:
-        self._key = key
-
-    def resolve_public_key(self, key_id: str) -> Ed25519PublicKey | None:
-        return self._key.public if key_id == self._key.key_id else None
-
-    def resolve_private_key(self, key_id: str) -> None:
-        raise KeyError(key_id)
-
-
-# -- messages, fields, components ---------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class _Request:
-    """The library's message interface for a request."""
-
-    method: str
-    url: str
-    headers: Any  # a dict when signing, _FieldLines when verifying
-
-
-@dataclass(slots=True)
-class _Response:
-    """The library's message interface for a response and the request it answers."""
-
-    status_code: int
-    headers: Any
-    request: _Request
-
-
-class _FieldLines(list[tuple[str, str]]):
-    """Header field lines in wire order, repeated names kept: all a verifier reads is items()."""
-
-    def __init__(self, headers: Sequence[tuple[str, str]] | Mapping[str, str]) -> None:
-        super().__init__(headers.items() if isinstance(headers, Mapping) else headers)
-
-    def items(self) -> list[tuple[str, str]]:
-        return self
-
-
-def _combined(lines: _FieldLines, name: str) -> str | None:
-    values = [value for field, value in lines if field.lower() == name]
-    return ", ".join(values) if values else None
-
-
-def _identity(name: str, params: Mapping[str, Any]) -> tuple[str, frozenset[tuple[str, Any]]]:
-    return name, frozenset(params.items())
-
-
-def _required_identity(component: str) -> tuple[str, frozenset[tuple[str, Any]]]:
-    if not component.startswith('"'):
-        return _identity(component, {})
-    name, params = cast(
-        tuple[str, dict[str, Any]], http_sf.parse(component.encode(), tltype="item")
-    )
-    return _identity(name, params)
+# -- answers' binding ---------------------------------------------------------------------------
 
 
 def _response_components(label: str) -> tuple[str, ...]:
@@ -634,40 +569,7 @@ def _request_label(request_signature: str) -> str:
     raise ValueError(f"request_signature has several signatures and none is {SIGNATURE_LABEL}")
 
 
-def _request_for_binding(method: str, url: str, signature: str) -> _Request:
-    return _Request(method=method, url=str(_normalise_url(url)), headers={"Signature": signature})
-
-
-# -- URLs and time ------------------------------------------------------------------------------
-
-
-class _Url(NamedTuple):
-    scheme: str
-    authority: str  # lower-cased host, then ":port" unless the port is the scheme's default
-    rest: str  # path and query, exactly as given
-
-    def __str__(self) -> str:
-        return f"{self.scheme}://{self.authority}{self.rest}"
-
-
-def _normalise_url(url: str) -> _Url:
-    """``url`` with scheme and host lower-cased, a default port removed, a fragment dropped.
-
-    Path and query are kept exactly (the library rejects invalid ones when it resolves
-    components). ``ValueError`` unless the URL starts with an ASCII ``scheme://host[:port]``
-    without user information.
-    """
-    match = _URL_RE.fullmatch(url)
-    if match is None or not match["authority"].isascii():
-        raise ValueError("the URL must be absolute, with an ASCII authority")
-    scheme = match["scheme"].lower()
-    parts = _AUTHORITY_RE.fullmatch(match["authority"])
-    if parts is None:
-        raise ValueError("the URL's authority must be host[:port]")
-    authority, port = parts["host"].lower(), parts["port"]
-    if port and int(port) != _DEFAULT_PORTS.get(scheme):
-        authority += f":{int(port)}"
-    return _Url(scheme, authority, match["rest"].partition("#")[0])
+# -- time ---------------------------------------------------------------------------------------
 
 
 def _now_or(now: datetime | None) -> datetime:

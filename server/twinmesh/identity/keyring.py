@@ -141,7 +141,9 @@ class Keyring:
     """An immutable set of organisation keys, ordered by ``not_before`` (oldest first)."""
 
     def __init__(self, keys: Sequence[OrgKey]) -> None:
-        ordered = tuple(sorted(keys, key=lambda key: (key.not_before, key.kid)))
+        # Stable: keys starting in the same second keep their order, so a key added by
+        # rotate() stays the newest (and signs) even when the older one began that second.
+        ordered = tuple(sorted(keys, key=lambda key: key.not_before))
         kids = [key.kid for key in ordered]
         if len(set(kids)) != len(kids):
             raise KeyringError("a keyring must not contain the same key twice")
