@@ -18,10 +18,10 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from bench import audit_overhead, ontology_validation, policy_overhead, twin_api
+from bench import audit_overhead, federation, ontology_validation, policy_overhead, twin_api
 
 RESULTS = Path(__file__).resolve().parent / "results"
-BENCHMARKS = ("ontology_validation", "twin_api", "policy_overhead", "audit_overhead")
+BENCHMARKS = ("ontology_validation", "twin_api", "policy_overhead", "audit_overhead", "federation")
 
 
 def ontology_table(data: dict[str, Any]) -> Table:
@@ -181,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         "ontology_validation": ontology_validation.run,
         "policy_overhead": policy_overhead.run,
         "audit_overhead": lambda: audit_overhead.run(log=lambda m: console.log(m)),
+        "federation": lambda: federation.run(log=lambda m: console.log(m)),
         "twin_api": lambda: twin_api.run(
             rounds=args.rounds, ops_scale=args.ops_scale, log=lambda m: console.log(m)
         ),
@@ -205,6 +206,9 @@ def main(argv: list[str] | None = None) -> int:
         console.print(policy_table(results["policy_overhead"]))
     if "audit_overhead" in results:
         console.print(audit_table(results["audit_overhead"]))
+    if "federation" in results:
+        for table in federation.tables(results["federation"]):
+            console.print(table)
     console.print(f"results written to {RESULTS}/")
     return 0
 
