@@ -2,10 +2,11 @@
 signing and verifying cost per request.
 
 Three ``twinmesh serve`` processes (``a.test``, ``b.test``, ``c.test``; embedded stores) start
-as ``tests/federation/test_three_servers.py`` starts them: free loopback ports, own data
-directories and organisation keys, a TOML settings file naming the other two as partners (keys
-pinned, tenant granted). Each holds :data:`BUILDINGS` Buildings; A's ``a-i`` has a part at B's
-``b-i``, which has a part at C's ``c-i``. Contenders, one request at a time over keep-alive
+as ``tests/federation/test_three_servers.py`` starts them, with
+:mod:`twinmesh.devtools.processes`: free loopback ports, own data directories and organisation
+keys, a TOML settings file naming the other two as partners (keys pinned, tenant granted).
+Each holds :data:`BUILDINGS` Buildings; A's ``a-i`` has a part at B's ``b-i``, which has a part
+at C's ``c-i``. Contenders, one request at a time over keep-alive
 httpx clients, cycling through the buildings:
 
 - **local**: a point read on A, ``twin(id) { id model properties }``;
@@ -30,12 +31,9 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import json
 import os
 import secrets
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import timeit
@@ -51,7 +49,12 @@ from rich.table import Table
 
 from bench.twin_api import percentile, pin, spread
 from twinmesh.auth import DevIssuer
-from twinmesh.devtools.neo4j_server import free_port
+from twinmesh.devtools.processes import (
+    FederatedOrg,
+    TwinmeshServer,
+    prepare_federation,
+    running_federation,
+)
 from twinmesh.federation import (
     HOP_BUDGET,
     HOPS,
@@ -95,118 +98,29 @@ GOAL_OPERATION = "two_hop"  # goal 8 is about a query across three servers
 # -- the servers ---------------------------------------------------------------------------------
 
 
-def _toml(value: Any) -> str:
-    """TOML for strings, numbers, booleans, arrays and inline tables (a JSON string is a TOML
-    basic string for this ASCII text; no TOML writer is among the dependencies)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, Sequence):
-        return "[" + ", ".join(map(_toml, value)) + "]"
-    if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + "}"
-    raise TypeError(f"no TOML for {value!r}")
-
-
-@dataclass
-class OrgServer:
-    org: str
-    port: int
-    data_dir: Path
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def origin(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def ref(self, twin_id: str) -> str:
-        return f"twin://{self.org}/{TENANT}/{twin_id}"
-
-    def write_config(self, partners: Sequence[Mapping[str, Any]]) -> None:
-        settings = {
-            "org_id": self.org,
-            "public_origin": self.origin,
-            "auth_dev_issuer": True,
-            "policies_dir": str(ROOT / "policies"),
-            "log_level": "warning",
-        }
-        lines = [f"{key} = {_toml(value)}" for key, value in settings.items()]
-        for partner in partners:
-            lines += ["", "[[partners]]", *(f"{k} = {_toml(v)}" for k, v in partner.items())]
-        (self.data_dir / "twinmesh.toml").write_text("\n".join(lines) + "\n")
-
-    def start(self, cpus: set[int] | None) -> None:
-        command = [
-            *(sys.executable, "-m", "twinmesh.cli", "serve"),
-            *("--config", str(self.data_dir / "twinmesh.toml"), "--port", str(self.port)),
-            *("--data-dir", str(self.data_dir)),
-        ]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TWINMESH_")}
-        with (self.data_dir / "server.log").open("wb") as log:
-            self.process = subprocess.Popen(
-                command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.data_dir
-            )
-        if cpus is not None:
-            pin(self.process.pid, cpus)  # before it starts threads; they inherit
-
-    def wait_until_ready(self, deadline: float) -> None:
-        assert self.process is not None
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                log = (self.data_dir / "server.log").read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"{self.org} exited during start-up: {log}")
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{self.origin}/readyz", timeout=1).status_code == 200:
-                    return
-            time.sleep(0.05)
-        raise RuntimeError(f"{self.org} was not ready within {READY_DEADLINE_S} s")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-
-
 @contextlib.contextmanager
-def three_servers(root: Path, cpus: set[int] | None) -> Iterator[dict[str, OrgServer]]:
+def three_servers(root: Path, cpus: set[int] | None) -> Iterator[dict[str, FederatedOrg]]:
     """A, B and C, partners of each other, started, ready and stopped on exit."""
-    orgs = {name: OrgServer(name, free_port(), root / name) for name in ORGS}
-    keys = {}
-    for name, org in orgs.items():
-        org.data_dir.mkdir(parents=True)
-        keys[name] = load_or_create(org.data_dir / KEYRING_FILE).public_document()["keys"]
-    for name, org in orgs.items():
-        org.write_config(
-            [
-                {
-                    "org": other,
-                    "base_url": orgs[other].origin,
-                    "tenants": [TENANT],
-                    "remote_tenant": TENANT,
-                    "timeout_s": PARTNER_TIMEOUT_S,
-                    "keys": keys[other],
-                }
-                for other in ORGS
-                if other != name
-            ]
-        )
-    with contextlib.ExitStack() as stack:
-        for org in orgs.values():
-            stack.callback(org.stop)
-            org.start(cpus)
-        deadline = time.monotonic() + READY_DEADLINE_S
-        for org in orgs.values():
-            org.wait_until_ready(deadline)
-        yield orgs
+    sites = prepare_federation(
+        root,
+        ORGS,
+        tenant=TENANT,
+        policies_dir=ROOT / "policies",
+        partner_timeout_s=PARTNER_TIMEOUT_S,
+    )
+
+    def pin_server(server: TwinmeshServer) -> None:
+        if cpus is not None:
+            pin(server.process.pid, cpus)  # before it starts threads; they inherit
+
+    with running_federation(sites, after_launch=pin_server, ready_deadline_s=READY_DEADLINE_S):
+        yield sites
 
 
 class Client:
     """GraphQL over one keep-alive connection to one server, as one tenant's user."""
 
-    def __init__(self, org: OrgServer, role: str) -> None:
+    def __init__(self, org: FederatedOrg, role: str) -> None:
         token = DevIssuer.load_or_create(org.data_dir).issue_token(TENANT, "bench", roles=(role,))
         self.http = httpx.Client(
             base_url=org.origin, headers={"authorization": f"Bearer {token}"}, timeout=30
@@ -223,7 +137,7 @@ class Client:
         return body["data"]
 
 
-def seed(orgs: Mapping[str, OrgServer]) -> None:
+def seed(orgs: Mapping[str, FederatedOrg]) -> None:
     """Buildings ``x-i`` at each org x; ``a-i`` has a part ``b-i`` at B, ``b-i`` one ``c-i``."""
     models = [d.content for d in load_paths([ROOT / "ontology"])]
     for org, parts in (("c.test", None), ("b.test", "c.test"), ("a.test", "b.test")):
@@ -329,7 +243,7 @@ def hop_headers(caller: str) -> dict[str, str]:
     }
 
 
-def direct_contender(a: OrgServer, b: OrgServer, http: httpx.Client) -> Contender:
+def direct_contender(a: FederatedOrg, b: FederatedOrg, http: httpx.Client) -> Contender:
     """B's federation endpoint, asked directly what A asks it for a depth-0 hop, with a request
     signed as A (before the clock starts) and an answer verified with B's key."""
     key = load_or_create(a.data_dir / KEYRING_FILE).signing_key()

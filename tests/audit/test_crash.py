@@ -28,8 +28,7 @@ import asyncio
 import contextlib
 import os
 import random
-import signal
-import sys
+import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -43,7 +42,15 @@ import pytest
 
 from twinmesh.audit.verify import verify_export
 from twinmesh.auth import DevIssuer
-from twinmesh.devtools.neo4j_server import Neo4jServer, free_port
+from twinmesh.devtools.neo4j_server import Neo4jServer
+from twinmesh.devtools.processes import (
+    SETTINGS_FILE,
+    TwinmeshServer,
+    dev_settings,
+    free_port,
+    launch,
+    write_settings,
+)
 from twinmesh.domain import TenantId
 from twinmesh.ontology import load_paths
 from twinmesh.store.embedded import EmbeddedStore
@@ -93,59 +100,39 @@ class Ledger:
 
 
 class Server:
-    """One ``twinmesh serve`` process at a time over the same store."""
+    """One ``twinmesh serve`` process at a time over the same store, each on a new port."""
 
     def __init__(self, store: str, data_dir: Path, neo4j_uri: str | None) -> None:
         self.store = store
         self.data_dir = data_dir
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("TWINMESH_")}
-        self.env |= {
-            "TWINMESH_AUTH_DEV_ISSUER": "true",
-            "TWINMESH_POLICIES_DIR": str(ROOT / "policies"),
-            "TWINMESH_LOG_LEVEL": "warning",
-        }
+        settings = dev_settings(ROOT / "policies")
         if neo4j_uri is not None:
-            self.env["TWINMESH_NEO4J_URI"] = neo4j_uri
-        self.process: asyncio.subprocess.Process | None = None
-        self.base = ""
+            settings["neo4j_uri"] = neo4j_uri
+        self.config = write_settings(data_dir / SETTINGS_FILE, settings)
+        self.current: TwinmeshServer | None = None
         self.starts = 0
 
-    async def start(self) -> None:
-        port = free_port()
-        self.base = f"http://127.0.0.1:{port}"
-        self.starts += 1
-        log = (self.data_dir / f"server-{self.starts}.log").open("wb")
-        with log:  # the child keeps its own descriptor
-            self.process = await asyncio.create_subprocess_exec(
-                *(sys.executable, "-m", "twinmesh.cli", "serve"),
-                *("--port", str(port), "--store", self.store),
-                *("--data-dir", str(self.data_dir)),
-                env=self.env,
-                stdout=log,
-                stderr=asyncio.subprocess.STDOUT,
-            )
-        await self._wait_until_ready()
+    @property
+    def base(self) -> str:
+        assert self.current is not None
+        return self.current.origin
 
-    async def _wait_until_ready(self) -> None:
-        assert self.process is not None
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + READY_DEADLINE_S
-        async with httpx.AsyncClient(timeout=1) as client:
-            while loop.time() < deadline:
-                assert self.process.returncode is None, f"the server exited: {self.output()}"
-                with contextlib.suppress(httpx.TransportError):
-                    if (await client.get(f"{self.base}/readyz")).status_code == 200:
-                        return
-                await asyncio.sleep(0.05)
-        raise AssertionError(f"the server was not ready within {READY_DEADLINE_S} s")
+    async def start(self) -> None:
+        self.starts += 1
+        self.current = launch(
+            port=free_port(),
+            data_dir=self.data_dir,
+            config=self.config,
+            store=self.store,
+            log_file=self.data_dir / f"server-{self.starts}.log",
+            name="the server",
+        )
+        deadline = time.monotonic() + READY_DEADLINE_S
+        await asyncio.to_thread(self.current.wait_until_ready, deadline)
 
     async def kill(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.send_signal(signal.SIGKILL)
-            await self.process.wait()
-
-    def output(self) -> str:
-        return (self.data_dir / f"server-{self.starts}.log").read_text(errors="replace")[-3000:]
+        if self.current is not None:
+            await asyncio.to_thread(self.current.stop)
 
 
 class Writers:

@@ -4,10 +4,11 @@ Organisations ``a.test``, ``b.test`` and ``c.test`` each run their own server on
 loopback port, with their own data directory, organisation keys and ``public_origin``, and
 know each other from a TOML settings file passed with ``--config`` (keys pinned, ``tenants``
 granted, ``remote_tenant``). The ports are picked first, then the configs written, then the
-servers started. Each organisation trusts the development issuer, so the tests mint tokens
-with ``DevIssuer.load_or_create(data_dir)``, seed over GraphQL as an administrator (the sample
-ontology, Building twins, ``hasPart`` relationships to ``twin://org/tenant/id``) and read
-the audit logs as auditors through ``GET /audit/export``.
+servers started (all by :mod:`twinmesh.devtools.processes`). Each organisation trusts the
+development issuer, so the tests mint tokens with ``DevIssuer.load_or_create(data_dir)``, seed
+over GraphQL as an administrator (the sample ontology, Building twins, ``hasPart``
+relationships to ``twin://org/tenant/id``) and read the audit logs as auditors through
+``GET /audit/export``.
 
 Tests that deny, stop or freeze a partner start their own servers first; then the main trio
 is started once per store of A (embedded, then Neo4j with a unique tenant id), so that the
@@ -16,16 +17,11 @@ session's Neo4j server is not running yet while the others start.
 
 from __future__ import annotations
 
-import json
-import os
 import secrets
 import signal
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,15 +31,19 @@ import orjson
 import pytest
 
 from twinmesh.auth import DevIssuer
-from twinmesh.devtools.neo4j_server import Neo4jServer, free_port
-from twinmesh.identity import KEYRING_FILE, load_or_create
+from twinmesh.devtools.neo4j_server import Neo4jServer
+from twinmesh.devtools.processes import (
+    FederatedOrg,
+    TwinmeshServer,
+    prepare_federation,
+    running_federation,
+)
 from twinmesh.ontology import load_paths
 
 ROOT = Path(__file__).resolve().parents[2]
 ONTOLOGY = ROOT / "ontology"
 BUILDING = "dtmi:twinmesh:building:Building;1"
 ORGS = ("a.test", "b.test", "c.test")
-READY_DEADLINE_S = 30.0
 PARTNER_TIMEOUT_S = 2.0  # each partner's timeout_s in the settings files
 FROZEN_TIMEOUT_S = 1.0  # a shorter one where a test waits for it to run out
 REQUEST_TIMEOUT_S = 30.0
@@ -57,117 +57,35 @@ TRAVERSE = """query($id: ID!, $depth: Int!) { twin(id: $id) { id relationships {
   targetRef remoteTarget(depth: $depth) { org status reason twin } } } } } }"""
 
 
-# -- settings files ------------------------------------------------------------------------------
-
-
-def toml_value(value: Any) -> str:
-    """``value`` as TOML (strings, numbers, booleans, arrays, inline tables).
-
-    A JSON string is a TOML basic string for the ASCII text written here; no TOML writer is
-    among the project's dependencies, and these files need nothing more.
-    """
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, Sequence):
-        return "[" + ", ".join(map(toml_value, value)) + "]"
-    if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + "}"
-    raise TypeError(f"no TOML for {value!r}")
-
-
-def toml_document(settings: Mapping[str, Any], partners: Sequence[Mapping[str, Any]]) -> str:
-    lines = [f"{key} = {toml_value(value)}" for key, value in settings.items()]
-    for partner in partners:
-        lines += ["", "[[partners]]"]
-        lines += [f"{key} = {toml_value(value)}" for key, value in partner.items()]
-    return "\n".join(lines) + "\n"
-
-
 # -- one organisation's server -------------------------------------------------------------------
 
 
 @dataclass
 class OrgServer:
-    """One organisation: its settings, its ``twinmesh serve`` process, a GraphQL client."""
+    """One organisation: where its ``twinmesh serve`` process runs, the process, a GraphQL
+    client."""
 
-    org: str
-    tenant: str
-    port: int
-    data_dir: Path
-    store: str = "embedded"
-    neo4j_uri: str | None = None
-    process: subprocess.Popen[bytes] | None = None
+    site: FederatedOrg
+    server: TwinmeshServer
     issuer: DevIssuer = field(init=False)
 
     def __post_init__(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.issuer = DevIssuer.load_or_create(self.data_dir)  # the file the server will load
+        self.issuer = DevIssuer.load_or_create(self.site.data_dir)  # the file the server loads
+
+    @property
+    def org(self) -> str:
+        return self.site.org
+
+    @property
+    def tenant(self) -> str:
+        return self.site.tenant
 
     @property
     def origin(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.site.origin
 
-    def public_keys(self) -> list[dict[str, Any]]:
-        """What partners pin: the org key the server will use, created now if missing."""
-        keys: list[dict[str, Any]] = load_or_create(self.data_dir / KEYRING_FILE).public_document()[
-            "keys"
-        ]
-        return keys
-
-    def write_config(self, partners: Sequence[Mapping[str, Any]]) -> Path:
-        settings: dict[str, Any] = {
-            "org_id": self.org,
-            "public_origin": self.origin,
-            "auth_dev_issuer": True,
-            "policies_dir": str(ROOT / "policies"),
-            "log_level": "warning",
-        }
-        if self.neo4j_uri is not None:
-            settings["neo4j_uri"] = self.neo4j_uri
-        path = self.data_dir / "twinmesh.toml"
-        path.write_text(toml_document(settings, partners))
-        return path
-
-    @property
-    def log(self) -> Path:
-        return self.data_dir / "server.log"
-
-    def start(self) -> None:
-        command = [
-            *(sys.executable, "-m", "twinmesh.cli", "serve"),
-            *("--config", str(self.data_dir / "twinmesh.toml")),
-            *("--port", str(self.port), "--store", self.store),
-            *("--data-dir", str(self.data_dir)),
-        ]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TWINMESH_")}
-        with self.log.open("wb") as log:  # the child keeps its own descriptor
-            self.process = subprocess.Popen(
-                command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.data_dir
-            )
-
-    def wait_until_ready(self, deadline: float) -> None:
-        assert self.process is not None
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, f"{self.org} exited: {self.output()}"
-            try:
-                if httpx.get(f"{self.origin}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError(f"{self.org} was not ready in {READY_DEADLINE_S} s: {self.output()}")
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=15)
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")[-3000:]
+    def ref(self, twin_id: str) -> str:
+        return self.site.ref(twin_id)
 
     def token(self, role: str = "admin") -> str:
         return self.issuer.issue_token(self.tenant, f"{role}-user", roles=(role,))
@@ -210,9 +128,6 @@ class OrgServer:
         documents = map(orjson.loads, response.text.splitlines())
         return [d for d in documents if d["type"] == "record"]
 
-    def ref(self, twin_id: str) -> str:
-        return f"twin://{self.org}/{self.tenant}/{twin_id}"
-
 
 @contextmanager
 def organisations(
@@ -228,41 +143,22 @@ def organisations(
     sample ontology; killed on exit. ``grants[org]`` lists the partners that may query
     ``org``'s tenant (default: all); ``stores[org]`` is ``embedded`` (default) or ``neo4j``."""
     tenant = f"fed-{uuid.uuid4().hex[:12]}"  # unique: a Neo4j store is shared by the session
-    stores = stores or {}
-    orgs = {
-        name: OrgServer(
-            name,
-            tenant,
-            free_port(),
-            root / name,
-            store=stores.get(name, "embedded"),
-            neo4j_uri=neo4j_uri if stores.get(name) == "neo4j" else None,
-        )
-        for name in names
-    }
-    keys = {name: org.public_keys() for name, org in orgs.items()}
-    for name, org in orgs.items():
-        allowed = grants.get(name, ()) if grants is not None else names
-        partners = [
-            {
-                "org": other,
-                "base_url": orgs[other].origin,
-                "tenants": [tenant] if other in allowed else [],
-                "remote_tenant": tenant,
-                "timeout_s": timeout_s,
-                "keys": keys[other],
-            }
-            for other in names
-            if other != name
-        ]
-        org.write_config(partners)
-    with ExitStack() as stack:
-        for org in orgs.values():
-            stack.callback(org.kill)
-            org.start()
-        deadline = time.monotonic() + READY_DEADLINE_S
-        for org in orgs.values():
-            org.wait_until_ready(deadline)
+    store_settings: dict[str, dict[str, object]] = {}
+    for name, store in (stores or {}).items():
+        store_settings[name] = {"store": store}
+        if store == "neo4j" and neo4j_uri is not None:
+            store_settings[name]["neo4j_uri"] = neo4j_uri
+    sites = prepare_federation(
+        root,
+        names,
+        tenant=tenant,
+        policies_dir=ROOT / "policies",
+        partner_timeout_s=timeout_s,
+        grants=grants,
+        org_settings=store_settings,
+    )
+    with running_federation(sites) as servers:
+        orgs = {name: OrgServer(sites[name], servers[name]) for name in names}
         models = [d.content for d in load_paths([ONTOLOGY])]
         for org in orgs.values():
             org.mutate(UPLOAD, models=models)
@@ -312,7 +208,7 @@ def test_a_stopped_partner_is_unreachable_within_its_timeout(tmp_path: Path) -> 
         c.building("c-hq", "C")
         b.building("b-hq", "B", links=[c.ref("c-hq")])
         a.building("a-hq", "A", links=[b.ref("b-hq"), c.ref("c-hq")])
-        c.kill()
+        c.server.stop()
 
         body = a.gql(TRAVERSE, id="a-hq", depth=1)
 
@@ -340,12 +236,11 @@ def test_a_frozen_partner_times_out(tmp_path: Path) -> None:
         a, b = orgs["a.test"], orgs["b.test"]
         b.building("b-hq", "B")
         a.building("a-hq", "A", links=[b.ref("b-hq")])
-        assert b.process is not None
-        b.process.send_signal(signal.SIGSTOP)  # accepts connections (the backlog), never answers
+        b.server.process.send_signal(signal.SIGSTOP)  # accepts connections, never answers
         try:
             body = a.gql(TRAVERSE, id="a-hq", depth=0)
         finally:
-            b.process.send_signal(signal.SIGCONT)
+            b.server.process.send_signal(signal.SIGCONT)
 
         targets = remote_targets(body)
         assert (targets["b.test"]["status"], targets["b.test"]["twin"]) == ("timeout", None)
