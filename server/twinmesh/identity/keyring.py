@@ -179,7 +179,8 @@ class Keyring:
         keys = document.get("keys") if isinstance(document, Mapping) else None
         if not isinstance(keys, list):
             raise KeyringError("a public key document must be an object with a 'keys' list")
-        return cls([_numbered(index, public_key_from_jwk, jwk) for index, jwk in enumerate(keys)])
+        parsed = [_numbered(index, public_key_from_jwk, jwk) for index, jwk in enumerate(keys)]
+        return cls(parsed[::-1])  # documents list the newest first; keyrings the oldest
 
     @classmethod
     def load(cls, path: Path) -> Keyring:
