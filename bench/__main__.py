@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench import audit_overhead, federation, ontology_validation, policy_overhead, twin_api
+from bench.measure import spread_ms, yes_no
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BENCHMARKS = ("ontology_validation", "twin_api", "policy_overhead", "audit_overhead", "federation")
@@ -35,13 +36,9 @@ def ontology_table(data: dict[str, Any]) -> Table:
             f"{row['median_s'] * 1000:.0f} ms",
             f"{row['min_s'] * 1000:.0f}-{row['max_s'] * 1000:.0f} ms",
             f"{row['goal_s']:.0f} s",
-            "yes" if row["median_s"] <= row["goal_s"] else "NO",
+            yes_no(row["median_s"] <= row["goal_s"]),
         )
     return table
-
-
-def _ms(stats: dict[str, float]) -> str:
-    return f"{stats['median']:.2f} ({stats['min']:.2f}-{stats['max']:.2f})"
 
 
 def _rate(stats: dict[str, float]) -> str:
@@ -81,11 +78,11 @@ def twin_api_tables(data: dict[str, Any]) -> list[Table]:
                 store,
                 title,
                 str(row["ops_per_round"]),
-                _ms(row["ours"]["p50_ms"]),
-                _ms(row["raw"]["p50_ms"]),
+                spread_ms(row["ours"]["p50_ms"]),
+                spread_ms(row["raw"]["p50_ms"]),
                 f"{row['ratio']['p50_ours_over_raw']:.1f}x",
-                _ms(row["ours"]["p99_ms"]),
-                _ms(row["raw"]["p99_ms"]),
+                spread_ms(row["ours"]["p99_ms"]),
+                spread_ms(row["raw"]["p99_ms"]),
                 _rate(row["ours"]["ops_s"]),
                 _rate(row["raw"]["ops_s"]),
                 str(row["statements_per_op"]),
@@ -122,10 +119,6 @@ def policy_table(data: dict[str, Any]) -> Table:
     return table
 
 
-def _met(met: bool) -> str:
-    return "yes" if met else "NO"
-
-
 def audit_table(data: dict[str, Any]) -> Table:
     goals = data["goals"]
     table = Table(
@@ -148,8 +141,8 @@ def audit_table(data: dict[str, Any]) -> Table:
                 _rate(row["on"]),
                 _rate(row["off"]),
                 f"{row['ratio_off_over_on']:.3f}",
-                _met(row["apart_met"]),
-                "-" if goal is None else f">= {goal:,.0f}/s: {_met(row['throughput_met'])}",
+                yes_no(row["apart_met"]),
+                "-" if goal is None else f">= {goal:,.0f}/s: {yes_no(row['throughput_met'])}",
                 f"{sum(row['on']['failed'].values())}/{sum(row['off']['failed'].values())}",
             )
     return table

@@ -42,15 +42,15 @@ from typing import Any, cast
 import httpx
 import orjson
 
-from bench.twin_api import pin, spread
+from bench.fixtures import app_http_client, campus_batch, ontology_documents
+from bench.measure import pin, pin_apart, pinning, run_async, spread
+from bench.twin_operations import PATCH
 from twinmesh.audit.records import AuditEvent, SealedRecord
 from twinmesh.bootstrap import Services, build_services
 from twinmesh.config import Settings
 from twinmesh.devtools.campus import generate_campus
 from twinmesh.devtools.neo4j_server import Neo4jHarnessError, open_when_ready, running
-from twinmesh.domain import NewRelationship, NewTwin, TenantId
-from twinmesh.http.app import create_app
-from twinmesh.ontology import load_paths
+from twinmesh.domain import TenantId
 from twinmesh.store.embedded import EmbeddedStore
 from twinmesh.store.neo4j import Neo4jStore
 from twinmesh.store.port import GraphStore
@@ -64,10 +64,6 @@ MAX_APART = 0.05  # goal 5: audit on vs off at most 5% apart
 SINGLE_TWIN_GOAL = 100.0  # goal 5: patches/s on one single twin
 MANY_CLIENTS_GOAL = 2_000.0  # goal 5: patches/s with 16 clients
 
-PATCH = (
-    "mutation($id: ID!, $name: JSON) { updateTwin(id: $id, "
-    'patch: [{op: "replace", path: "/name", value: $name}]) { id etag } }'
-)
 READ = "query($id: ID!) { twin(id: $id) { properties } }"
 
 # (title, clients, one single twin?) and the patches per round on each store.
@@ -120,14 +116,9 @@ class WithoutAudit:
 
 
 async def _seed(services: Services) -> list[str]:
-    await services.models.upload(TENANT, [d.content for d in load_paths([ROOT / "ontology"])])
+    await services.models.upload(TENANT, ontology_documents())
     campus = generate_campus(TENANT, buildings=1, floors=4, rooms=20, seed=5)
-    await services.store.import_batch(
-        TENANT,
-        [NewTwin(t.id, t.model, t.properties, dict(t.components)) for t in campus.twins],
-        [NewRelationship(r.source_id, r.id, r.name, r.target_id, r.properties)
-         for r in campus.relationships],
-    )  # fmt: skip
+    await services.store.import_batch(TENANT, *campus_batch(campus))
     return [t.id for t in campus.twins]
 
 
@@ -168,13 +159,7 @@ class Patcher:
 
 @contextlib.asynccontextmanager
 async def patcher(services: Services) -> AsyncIterator[Patcher]:
-    assert services.dev_issuer is not None
-    token = services.dev_issuer.issue_token(TENANT, "bench", roles=("admin",))
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=create_app(services)),
-        base_url="http://twinmesh.bench",
-        headers={"authorization": f"Bearer {token}"},
-    ) as client:
+    async with app_http_client(services, TENANT) as client:
         yield Patcher(client)
 
 
@@ -292,13 +277,8 @@ async def _run(rounds: int, ops_scale: float, log: Callable[[str], None]) -> dic
                 result["neo4j"] = {"version": server.version}
                 store = Neo4jStore(server.uri)
                 await open_when_ready(store)
-                cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-                pinned = len(cpus) >= 2 and pin(server.process.pid, {cpus[0]})
-                if pinned:
-                    pin(os.getpid(), {cpus[1]})
-                result["neo4j"]["pinning"] = (
-                    f"neo4j on CPU {cpus[0]}, bench process on CPU {cpus[1]}" if pinned else "none"
-                )
+                cpus = pin_apart(server.process.pid)
+                result["neo4j"]["pinning"] = pinning(cpus)
                 try:
                     log("audit_overhead: neo4j store")
                     result["stores"]["neo4j"] = await bench_store(
@@ -306,7 +286,7 @@ async def _run(rounds: int, ops_scale: float, log: Callable[[str], None]) -> dic
                     )
                 finally:
                     await store.close()
-                    if pinned:
+                    if cpus:
                         pin(os.getpid(), set(cpus))
         except Neo4jHarnessError as exc:
             result["stores"]["neo4j"] = {"skipped": str(exc)}
@@ -317,11 +297,4 @@ def run(
     *, rounds: int = ROUNDS, ops_scale: float = 1.0, log: Callable[[str], None] = print
 ) -> dict[str, Any]:
     """Run the benchmark (about three minutes on 2 cores) and return its result."""
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop ships with uvicorn[standard]
-        factory = None
-    else:
-        factory = uvloop.new_event_loop
-    with asyncio.Runner(loop_factory=factory) as runner:
-        return runner.run(_run(rounds, ops_scale, log))
+    return run_async(_run(rounds, ops_scale, log))

@@ -47,7 +47,7 @@ import httpx
 import orjson
 from rich.table import Table
 
-from bench.twin_api import percentile, pin, spread
+from bench.measure import percentile, pin, spread, spread_ms, yes_no
 from twinmesh.auth import DevIssuer
 from twinmesh.devtools.processes import (
     FederatedOrg,
@@ -489,10 +489,6 @@ def run(
 # -- the report -----------------------------------------------------------------------------------
 
 
-def _ms(stats: Mapping[str, float]) -> str:
-    return f"{stats['median']:.2f} ({stats['min']:.2f}-{stats['max']:.2f})"
-
-
 def tables(data: Mapping[str, Any]) -> list[Table]:
     operations, goal, method = data["operations"], data["goal8"], data["method"]
     table = Table(
@@ -510,13 +506,13 @@ def tables(data: Mapping[str, Any]) -> list[Table]:
         partner = row["partner_call_ms"]
         table.add_row(
             row["title"] + (" (goal 8)" if name == goal["goal_operation"] else ""),
-            _ms(row["p50_ms"]),
-            _ms(row["p99_ms"]),
-            _ms(row["mean_ms"]),
+            spread_ms(row["p50_ms"]),
+            spread_ms(row["p99_ms"]),
+            spread_ms(row["mean_ms"]),
             f"{row['p50_ms']['median'] / local_p50:.2f}x",
-            "-" if partner is None else _ms(partner),
-            "-" if verdict is None else _met(verdict["p50_met"]),
-            "-" if verdict is None else _met(verdict["p99_met"]),
+            "-" if partner is None else spread_ms(partner),
+            "-" if verdict is None else yes_no(verdict["p50_met"]),
+            "-" if verdict is None else yes_no(verdict["p99_met"]),
         )
     signatures = data["signatures"]
     crypto = Table(
@@ -538,7 +534,3 @@ def tables(data: Mapping[str, Any]) -> list[Table]:
         )
     crypto.add_row("all four", f"{signatures['per_hop_us']:.0f}", "one federated hop")
     return [table, crypto]
-
-
-def _met(met: bool) -> str:
-    return "yes" if met else "NO"

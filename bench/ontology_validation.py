@@ -6,11 +6,11 @@ loaded once; each run parses and validates the whole set with ``parse_model_set`
 
 from __future__ import annotations
 
-import statistics
 import time
 from pathlib import Path
 from typing import Any
 
+from bench.measure import spread
 from twinmesh.ontology import SourceDocument, load_paths, parse_model_set
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "dtdl"
@@ -77,9 +77,7 @@ def _time(documents: list[SourceDocument]) -> dict[str, Any]:
     return {
         "interfaces": interfaces,
         "runs": RUNS,
-        "median_s": statistics.median(timings),
-        "min_s": min(timings),
-        "max_s": max(timings),
+        **{f"{key}_s": value for key, value in spread(timings).items()},
     }
 
 

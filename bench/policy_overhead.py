@@ -20,12 +20,12 @@ from typing import Any
 
 import httpx
 
+from bench.fixtures import campus_batch, ontology_documents
 from twinmesh.bootstrap import build_services
 from twinmesh.config import Settings
 from twinmesh.devtools.campus import generate_campus
-from twinmesh.domain import NewRelationship, NewTwin, TenantId
+from twinmesh.domain import TenantId
 from twinmesh.http.app import create_app
-from twinmesh.ontology import load_paths
 from twinmesh.store.embedded import EmbeddedStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,7 +80,7 @@ async def _run(rounds: int, ops: int) -> dict[str, Any]:
     store = EmbeddedStore()
     await store.open()
     services = build_services(Settings(auth_dev_issuer=True, data_dir=ROOT / ".cache"), store=store)
-    documents = [d.content for d in load_paths([ROOT / "ontology"])]
+    documents = ontology_documents()
     campus_ids: list[str] = []
     clients = {}
     app = create_app(services)
@@ -89,12 +89,7 @@ async def _run(rounds: int, ops: int) -> dict[str, Any]:
         services.policies.store.activate(tenant, text)
         await services.models.upload(tenant, documents)
         campus = generate_campus(tenant, buildings=1, floors=4, rooms=20, seed=3)
-        await store.import_batch(
-            tenant,
-            [NewTwin(t.id, t.model, t.properties, dict(t.components)) for t in campus.twins],
-            [NewRelationship(r.source_id, r.id, r.name, r.target_id, r.properties)
-             for r in campus.relationships],
-        )  # fmt: skip
+        await store.import_batch(tenant, *campus_batch(campus))
         campus_ids = [t.id for t in campus.twins if "-r" in t.id and t.id.count("-") == 2]
         assert services.dev_issuer is not None
         token = services.dev_issuer.issue_token(tenant, "bench", roles=("caller",))
