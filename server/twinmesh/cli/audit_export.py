@@ -18,13 +18,13 @@ from typing import IO, Any
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from twinmesh.audit.formats import ExportFormat, ExportItem
-from twinmesh.audit.records import Actor, AuditEvent, ExportHeader, SealedRecord
+from twinmesh.audit.records import Actor, ExportHeader, SealedRecord
 from twinmesh.audit.streaming import render_stream
 from twinmesh.bootstrap import build_store
 from twinmesh.config import Settings
 from twinmesh.domain import TenantId, validate_tenant_id
 from twinmesh.identity import KEYRING_FILE, Keyring
-from twinmesh.services.audit import RequestInfo
+from twinmesh.services.audit import RequestAudit, RequestInfo
 from twinmesh.services.audit_log import AuditLog
 
 
@@ -43,21 +43,13 @@ async def export_to(
     store = build_store(settings)
     await store.open()
     try:
-        internal = RequestInfo.internal()
-        event = AuditEvent(
-            tenant=tenant_id,
-            actor=Actor("service", f"cli:{getpass.getuser()}"),
-            action="exportAudit",
-            resource_type="AuditLog",
-            resource_id="log",
-            request_id=internal.request_id,
-            trace_id=internal.trace_id,
-            details={
-                "since": since.isoformat() if since else "",
-                "until": until.isoformat() if until else "",
-            },
+        operator = Actor("service", f"cli:{getpass.getuser()}")
+        audit = RequestAudit(store, tenant_id, operator, RequestInfo.internal())
+        event = audit.event("exportAudit", "AuditLog", "log")
+        event.details.update(
+            since=since.isoformat() if since else "", until=until.isoformat() if until else ""
         )
-        await store.append_audit(tenant_id, [event])
+        await audit.record(event)
         log = AuditLog(store, keyring)
         opened: Any = nullcontext(sys.stdout.buffer) if output is None else output.open("wb")
         with opened as sink, _progress(output is not None) as progress:

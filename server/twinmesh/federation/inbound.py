@@ -37,7 +37,7 @@ from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
-from twinmesh.audit.records import Actor, AuditEvent
+from twinmesh.audit.records import Actor
 from twinmesh.auth import Principal
 from twinmesh.domain import TenantId
 from twinmesh.federation.outbound import Trail
@@ -49,11 +49,12 @@ from twinmesh.federation.signatures import (
     TARGET_TENANT,
     SignatureRejected,
     VerifiedRequest,
+    claimed_key_id,
     sign_response,
     verify_request,
 )
 from twinmesh.services.access import TenantAccess
-from twinmesh.services.audit import RequestInfo
+from twinmesh.services.audit import RequestAudit, RequestInfo
 
 if TYPE_CHECKING:  # bootstrap imports this module
     from twinmesh.bootstrap import Services
@@ -63,7 +64,6 @@ tracer = trace.get_tracer("twinmesh.federation")
 
 MAX_BODY_BYTES = 1024 * 1024
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-_KEY_ID = re.compile(r'keyid="([^"]{1,200})"')
 
 
 class Refusal(Exception):
@@ -134,26 +134,19 @@ def federation_endpoint(
                 return
             if suppressed:
                 details["suppressedSince"] = suppressed
-        event = AuditEvent(
-            tenant=tenant,
-            actor=Actor("partner", org),
-            action="federationRequest",
-            resource_type="Tenant",
-            resource_id=tenant,
-            outcome="success" if outcome == "success" else "denied",
-            effect="allow" if outcome == "success" else "deny",
-            error=error,
-            request_id=info.request_id,
-            trace_id=info.trace_id,
-            source_ip=info.source_ip,
-            details={k: v for k, v in details.items() if v is not None},
-        )
-        await services.store.append_audit(TenantId(tenant), [event])
+        audit = RequestAudit(services.store, TenantId(tenant), Actor("partner", org), info)
+        present = {k: v for k, v in details.items() if v is not None}
+        if outcome == "success":
+            event = audit.event("federationRequest", "Tenant", tenant)
+            event.details.update(present)
+        else:
+            event = audit.refusal("federationRequest", "Tenant", tenant, error or "", **present)
+        await audit.record(event)
 
     async def verified(request: Request, body: bytes, url: str) -> VerifiedRequest:
-        found = _KEY_ID.search(request.headers.get("signature-input", "")[:8192])
-        if found:
-            await federation.registry.ensure_key(found.group(1))
+        claimed = claimed_key_id(request.headers.get("signature-input", ""))
+        if claimed:
+            await federation.registry.ensure_key(claimed)
         raw = request.headers.raw
         try:
             result = verify_request(

@@ -51,6 +51,7 @@ from twinmesh.federation.signatures import (
     REQUEST_ID,
     TARGET_TENANT,
     SignatureRejected,
+    claimed_key_id,
     sign_request,
     verify_response,
 )
@@ -209,7 +210,9 @@ class FederationClient:
         if content is None:
             return PartnerCall(partner.org, tenant, "unreachable", 0.0, reason="answer too large")
         try:
-            await self.registry.ensure_key(_key_id_of(response.headers, partner.org))
+            claimed = claimed_key_id(response.headers.get("signature-input", "")) or ""
+            prefix = f"{partner.org}:"  # only this partner's keys are worth fetching here
+            await self.registry.ensure_key(claimed if claimed.startswith(prefix) else prefix)
             verify_response(
                 status=response.status_code,
                 headers=list(response.headers.multi_items()),
@@ -279,17 +282,6 @@ def _trace_parent(trace_id: str) -> Context | None:
         trace_flags=TraceFlags(TraceFlags.SAMPLED),
     )
     return trace.set_span_in_context(NonRecordingSpan(parent))
-
-
-def _key_id_of(headers: httpx.Headers, org: str) -> str:
-    """The keyid a response claims (only used to warm the registry's cache for ``org``)."""
-    text = headers.get("signature-input", "")
-    start = text.find('keyid="')
-    if start < 0:
-        return f"{org}:"
-    end = text.find('"', start + 7)
-    key_id = text[start + 7 : end]
-    return key_id if key_id.startswith(f"{org}:") else f"{org}:"
 
 
 def _message(content: bytes, status: int) -> str:

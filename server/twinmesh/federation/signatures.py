@@ -36,6 +36,7 @@ Replay detection is the caller's: :func:`verify_request` returns the nonce.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -201,6 +202,16 @@ class VerifiedRequest:
 def key_id_for(org: str, key: OrgKey) -> str:
     """The keyid on the wire for our ``key``: ``<org>:<kid>``."""
     return f"{org}:{key.kid}"
+
+
+_CLAIMED_KEY_ID = re.compile(r'keyid="([^"]{1,200})"')
+
+
+def claimed_key_id(signature_input: str) -> str | None:
+    """The keyid a ``Signature-Input`` names, unverified: only for fetching the key before
+    the signature is verified with it."""
+    found = _CLAIMED_KEY_ID.search(signature_input[:MAX_SIGNATURE_HEADER_BYTES])
+    return found.group(1) if found else None
 
 
 def content_digest(body: bytes) -> str:

@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from twinmesh.audit.formats import MEDIA_TYPES, ExportFormat
-from twinmesh.audit.records import Actor, AuditEvent
+from twinmesh.audit.records import Actor
 from twinmesh.audit.streaming import render_stream
 from twinmesh.auth import InvalidToken, Principal, TenantDisabled
 from twinmesh.bootstrap import Services
@@ -32,7 +32,6 @@ from twinmesh.domain import TenantId
 from twinmesh.errors import (
     StoreUnavailable,
     TwinmeshError,
-    Unauthenticated,
     ValidationFailed,
     mapping_for,
 )
@@ -42,11 +41,11 @@ from twinmesh.graphql.context import RequestContext
 from twinmesh.graphql.federation import FederationState
 from twinmesh.graphql.limits import GraphQLLimits, harden
 from twinmesh.graphql.schema import schema
-from twinmesh.http.graphql_view import GraphQLEndpoint
+from twinmesh.http.graphql_view import GraphQLEndpoint, bearer_challenge
 from twinmesh.http.ide import STATIC_PATH, graphiql_assets, graphiql_page
 from twinmesh.http.subscriptions import SubscriptionsView
 from twinmesh.services.access import TenantAccess
-from twinmesh.services.audit import RequestInfo
+from twinmesh.services.audit import RequestAudit, RequestInfo
 
 log = logging.getLogger("twinmesh.http")
 
@@ -105,21 +104,9 @@ def create_app(
     reloaded = [0.0]
 
     async def refused(tenant: str, subject: str, error: TwinmeshError, info: RequestInfo) -> None:
-        event = AuditEvent(
-            tenant=tenant,
-            actor=Actor("user", subject),
-            action="authenticate",
-            resource_type="Token",
-            resource_id="",
-            outcome="denied",
-            effect="deny",
-            error=error.code,
-            request_id=info.request_id,
-            trace_id=info.trace_id,
-            source_ip=info.source_ip,
-            details={"reason": getattr(error, "reason", "tenant_disabled")},
-        )
-        await services.store.append_audit(TenantId(tenant), [event])
+        audit = RequestAudit(services.store, TenantId(tenant), Actor("user", subject), info)
+        reason = getattr(error, "reason", "tenant_disabled")
+        await audit.record(audit.refusal("authenticate", "Token", "", error.code, reason=reason))
 
     async def authenticate(authorization: str | None, info: RequestInfo) -> Principal:
         """The verified caller. A refused token whose signature held is audited in the tenant
@@ -252,13 +239,8 @@ def _instant(request: Request, name: str) -> datetime | None:
 
 def _error_response(error: TwinmeshError) -> Response:
     """A REST error body with the same stable codes as GraphQL errors."""
-    headers = {}
-    if isinstance(error, Unauthenticated):  # RFC 6750, as for /graphql
-        reason = getattr(error, "reason", None)
-        invalid = 'Bearer error="invalid_token"'
-        headers["WWW-Authenticate"] = "Bearer" if reason == "missing_token" else invalid
     return JSONResponse(
         {"error": {"code": error.code, "message": error.message}},
         status_code=mapping_for(error).http_status,
-        headers=headers,
+        headers=bearer_challenge(error),
     )

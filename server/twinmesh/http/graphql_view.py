@@ -195,6 +195,14 @@ def is_request_error(result: ExecutionResult) -> bool:
     return result.data is None and bool(errors) and all(e.path is None for e in errors)
 
 
+def bearer_challenge(error: errors.TwinmeshError) -> dict[str, str]:
+    """RFC 6750: no credentials -> a bare challenge; bad ones -> ``invalid_token``."""
+    if not isinstance(error, errors.Unauthenticated):
+        return {}
+    missing = getattr(error, "reason", None) == "missing_token"
+    return {"WWW-Authenticate": "Bearer" if missing else 'Bearer error="invalid_token"'}
+
+
 def error_body(message: str, **extensions: Any) -> dict[str, Any]:
     error: dict[str, Any] = {"message": message}
     if extensions:
@@ -298,13 +306,8 @@ class GraphQLEndpoint:
 
     def refused(self, error: errors.TwinmeshError, media_type: str) -> Response:
         """An answer before execution for a caller who may not run operations here."""
-        headers = {}
-        if isinstance(error, errors.Unauthenticated):
-            # RFC 6750: no credentials -> bare challenge; bad ones -> invalid_token.
-            reason = getattr(error, "reason", None)
-            challenge = "Bearer" if reason == "missing_token" else 'Bearer error="invalid_token"'
-            headers["WWW-Authenticate"] = challenge
-            log.info("request refused: %s", reason or error.code)
+        headers = bearer_challenge(error)
+        log.info("request refused: %s", getattr(error, "reason", None) or error.code)
         body = error_body(error.message, code=error.code)
         return json_response(body, errors.mapping_for(error).http_status, media_type, headers)
 

@@ -14,7 +14,7 @@ import secrets
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from twinmesh.audit.records import Actor, AuditEvent
 from twinmesh.auth import Principal
@@ -81,6 +81,16 @@ class RequestAudit:
             source_ip=self.request.source_ip,
         )
 
+    def refusal(
+        self, action: str, resource_type: str, resource_id: str, error: str, **details: Any
+    ) -> AuditEvent:
+        """The event of a refused request: effect deny, outcome denied, the error code."""
+        event = self.event(action, resource_type, resource_id)
+        event.decided(False, ())
+        event.outcome, event.error = "denied", error
+        event.details.update(details)
+        return event
+
     async def record(self, *events: AuditEvent) -> None:
         """Append events that record no change; raises (fail closed) if they cannot be."""
         if events:
@@ -98,9 +108,9 @@ class RequestAudit:
         """Record a read as the tenant's read-audit setting asks."""
         if self.reads == "off" or (allowed and self.reads == "denied-only"):
             return
-        event = self.event(action, resource_type, resource_id)
+        if allowed:
+            event = self.event(action, resource_type, resource_id)
+        else:
+            event = self.refusal(action, resource_type, resource_id, "FORBIDDEN")
         event.decided(allowed, policies)
-        if not allowed:
-            event.outcome = "denied"
-            event.error = "FORBIDDEN"
         await self.record(event)

@@ -22,7 +22,7 @@ import orjson
 
 from twinmesh.audit.checkpoints import Checkpoint, header_digest, sign_checkpoint
 from twinmesh.audit.formats import ExportItem
-from twinmesh.audit.records import ExportHeader, utc_text
+from twinmesh.audit.records import ExportHeader, SealedRecord, utc_text
 from twinmesh.domain import TenantId
 from twinmesh.identity import Keyring
 from twinmesh.services.audit import DEFAULT_READ_AUDIT, ReadAudit
@@ -60,29 +60,41 @@ class AuditLog:
         """Every public key, expired ones included, for verifying any checkpoint."""
         return {"keys": [key.public_jwk() for key in reversed(self.keyring.keys)]}
 
-    async def _sign(
-        self, tenant: TenantId, first: int, last: int, *, export: str | None = None
-    ) -> Checkpoint | None:
-        """Sign records ``first..last``; kept in the store unless it seals an export."""
-        records = await self.store.read_audit(
-            tenant, after_seq=first - 1, through_seq=first, limit=1
-        )
-        tail = await self.store.read_audit(tenant, after_seq=last - 1, through_seq=last, limit=1)
-        if not records or not tail:
-            return None
+    async def _record(self, tenant: TenantId, seq: int) -> SealedRecord | None:
+        found = await self.store.read_audit(tenant, after_seq=seq - 1, through_seq=seq, limit=1)
+        return found[0] if found else None
+
+    def _sign(
+        self,
+        tenant: TenantId,
+        first: SealedRecord,
+        last: SealedRecord,
+        *,
+        export: str | None = None,
+    ) -> Checkpoint:
+        """A checkpoint over the records ``first..last`` (sealing an export if ``export``)."""
         now = datetime.now(UTC)
-        checkpoint = sign_checkpoint(
+        return sign_checkpoint(
             tenant,
-            from_seq=first,
-            from_prev_hash=orjson.loads(records[0].text)["prevHash"],
-            to_seq=last,
-            to_hash=tail[0].hash,
+            from_seq=first.seq,
+            from_prev_hash=orjson.loads(first.text)["prevHash"],
+            to_seq=last.seq,
+            to_hash=last.hash,
             key=self.keyring.signing_key(now),
             moment=now,
             export=export,
         )
-        if export is None:
-            await self.store.add_checkpoint(tenant, checkpoint)
+
+    async def _keep(self, tenant: TenantId, first: int, last: int) -> Checkpoint | None:
+        """Sign records ``first..last`` and keep the checkpoint in the store."""
+        first_record, last_record = (
+            await self._record(tenant, first),
+            await self._record(tenant, last),
+        )
+        if first_record is None or last_record is None:
+            return None
+        checkpoint = self._sign(tenant, first_record, last_record)
+        await self.store.add_checkpoint(tenant, checkpoint)
         return checkpoint
 
     async def checkpoint(self, tenant: TenantId) -> Checkpoint | None:
@@ -93,7 +105,7 @@ class AuditLog:
         if head < start:
             return None
         first = await self.store.read_audit(tenant, after_seq=start - 1, through_seq=head, limit=1)
-        return await self._sign(tenant, first[0].seq, head) if first else None
+        return await self._keep(tenant, first[0].seq, head) if first else None
 
     async def export(
         self, tenant: TenantId, *, since: datetime | None = None, until: datetime | None = None
@@ -125,6 +137,7 @@ class AuditLog:
         for checkpoint in by_end.pop(first - 1, []):
             yield checkpoint
         after = first - 1
+        ends: list[SealedRecord] = []  # the first and the last record exported
         while after < last:
             page = await self.store.read_audit(
                 tenant, after_seq=after, through_seq=last, limit=PAGE
@@ -135,10 +148,10 @@ class AuditLog:
                 yield record
                 for checkpoint in by_end.pop(record.seq, []):
                     yield checkpoint
+            ends = [ends[0] if ends else page[0], page[-1]]
             after = page[-1].seq
-        seal = await self._sign(tenant, first, last, export=header_digest(header.as_json()))
-        if seal is not None:
-            yield seal
+        if ends:
+            yield self._sign(tenant, ends[0], ends[1], export=header_digest(header.as_json()))
 
     async def prune(self, tenant: TenantId, *, older_than: datetime) -> int:
         """Delete records older than ``older_than`` after signing a checkpoint at the cut."""
@@ -146,7 +159,7 @@ class AuditLog:
         if found is None:
             return 0
         first, cut = found
-        if await self._sign(tenant, first, cut) is None:
+        if await self._keep(tenant, first, cut) is None:
             return 0
         return await self.store.prune_audit(tenant, through_seq=cut)
 

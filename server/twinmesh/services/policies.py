@@ -20,7 +20,7 @@ from twinmesh.audit.records import SYSTEM, AuditEvent
 from twinmesh.domain import TenantId
 from twinmesh.errors import ValidationFailed
 from twinmesh.policy import PolicyStore
-from twinmesh.services.audit import RequestInfo
+from twinmesh.services.audit import RequestAudit, RequestInfo
 from twinmesh.store.port import GraphStore
 
 REFRESH_INTERVAL_S = 1.0
@@ -83,35 +83,27 @@ class PolicyVersions:
             return False
         if self.policies.validate(text):
             return False  # the folder's errors are in PolicyStore.load_errors
-        internal = RequestInfo.internal()
-        event = AuditEvent(
-            tenant=tenant,
-            actor=SYSTEM,
-            action="activatePolicies",
-            resource_type="PolicySet",
-            resource_id="policies",
-            request_id=internal.request_id,
-            trace_id=internal.trace_id,
-            details={"source": "disk"},
-        )
+        audit = RequestAudit(self.store, tenant, SYSTEM, RequestInfo.internal())
+        event = audit.event("activatePolicies", "PolicySet", "policies")
+        event.details["source"] = "disk"
         await self.activate(tenant, text, source="disk", audit=event)
         return True
+
+    async def _publish_folder(self, tenant: str) -> None:
+        text = self.policies.disk_text(tenant)
+        if text is not None:
+            await self.publish_disk(TenantId(tenant), text)
+        await self.refresh(TenantId(tenant), force=True)
 
     async def load(self) -> None:
         """At start-up: publish every policy folder that changed, then load every tenant."""
         for tenant in self.policies.tenants():
-            text = self.policies.disk_text(tenant)
-            if text is not None:
-                await self.publish_disk(TenantId(tenant), text)
-            await self.refresh(TenantId(tenant), force=True)
+            await self._publish_folder(tenant)
 
     async def reload_changed_folders(self) -> None:
         """Hot reload: publish the folders whose files changed since the last look."""
         for tenant in self.policies.reload_if_changed():
-            text = self.policies.disk_text(tenant)
-            if text is not None:
-                await self.publish_disk(TenantId(tenant), text)
-            await self.refresh(TenantId(tenant), force=True)
+            await self._publish_folder(tenant)
 
     async def adopt(self, tenant: TenantId, template: str) -> None:
         """Give a tenant with no versions the template folder's policy set (development)."""
